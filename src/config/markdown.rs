@@ -1,0 +1,1 @@
+//! Markdown checklist import (SPEC §3).

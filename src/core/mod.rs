@@ -1,0 +1,3 @@
+//! The pure core: state, transitions, journal events, records. No IO.
+
+pub mod redact;

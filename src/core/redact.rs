@@ -1,0 +1,1 @@
+//! Secret redaction for journal, logs and reports.

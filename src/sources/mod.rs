@@ -1,0 +1,3 @@
+//! Impure tasks that feed the app: step processes (later kube, logs, probes).
+
+pub mod runner;

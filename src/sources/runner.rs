@@ -1,0 +1,1 @@
+//! Runs one step in its own process group and captures its output.

@@ -1,5 +1,11 @@
 //! shipdeck: a terminal cockpit for driving a production release.
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod core;
+pub mod headless;
+pub mod journal_io;
+pub mod paths;
+pub mod session;
 pub mod sources;

@@ -1,0 +1,128 @@
+//! The command line (SPEC §1): subcommands and flags, with kubectl's names where they overlap.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipdeck",
+    version,
+    about = "A terminal cockpit for driving a production release",
+    long_about = "shipdeck runs a release checklist step by step, records every start, end, exit code and \
+sign-off in an append-only journal, and builds the deployment record from it.\n\n\
+Start with:  shipdeck run checklists/hello.yaml --headless --assume-manual-done\n\
+Then:        shipdeck runs        shipdeck report <RUN>",
+    after_help = "Exit codes: 0 every step succeeded or was skipped, 1 a step failed or the run stopped, \
+2 usage or checklist error (nothing ran), 3 interrupted by a signal."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Where run journals and step logs live [default: $XDG_STATE_HOME/shipdeck/runs]
+    #[arg(long, global = true, value_name = "DIR", env = "SHIPDECK_RUNS_DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use [default: the checklist's, then the current context]
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Namespace [default: the checklist's]
+    #[arg(short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a checklist (.yaml, or a Markdown .md/.txt checklist imported on the fly)
+    Run(RunArgs),
+    /// Validate checklists: every error with file:line:col and a hint; exit 2 if any
+    Check {
+        /// Checklist files (`-` reads one from stdin)
+        #[arg(required = true, value_name = "CHECKLIST")]
+        files: Vec<PathBuf>,
+        /// Set a variable (repeatable), as for `run`
+        #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+    /// Convert a Markdown checklist to checklist YAML (summary on stderr)
+    Import {
+        /// The Markdown checklist
+        markdown: PathBuf,
+        /// Write the YAML here instead of stdout
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+    /// List past runs: id, checklist, start, duration, outcome (newest first)
+    Runs {
+        /// Only runs of this checklist (a file, or its name)
+        checklist: Option<String>,
+    },
+    /// Print the deployment record of a run
+    Report {
+        /// A run id, a unique prefix of one, or a journal path
+        run: String,
+        #[arg(long, value_enum, default_value_t = Format::Md)]
+        format: Format,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The checklist: .yaml/.yml, or .md/.txt (imported in memory)
+    pub checklist: PathBuf,
+    /// No screen: run the steps in order, one line per event on stdout
+    #[arg(long)]
+    pub headless: bool,
+    /// Show what each step would do and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Set a variable (repeatable); overrides the checklist's value
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Continue a run: the newest unfinished run of this checklist, or RUN
+    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+    /// Headless: treat `confirm: true` steps as confirmed
+    #[arg(long)]
+    pub yes: bool,
+    /// Headless: tick manual steps instead of stopping at them (recorded as assumed)
+    #[arg(long)]
+    pub assume_manual_done: bool,
+    /// Headless: stream each step's output
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Headless, with --resume: run again the steps that were interrupted
+    #[arg(long)]
+    pub rerun_interrupted: bool,
+    /// Headless: on failure run the failed step's rollback, then completed steps' rollbacks in reverse
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+    /// Cockpit layout: a name from layouts/ or a file
+    #[arg(long, value_name = "NAME|FILE")]
+    pub layout: Option<String>,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}

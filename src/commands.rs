@@ -1,0 +1,404 @@
+//! The subcommands other than the cockpit: check, import, runs, report, completions, headless run.
+
+use crate::cli::{Cli, Format, RunArgs};
+use crate::config::checklist::{Checklist, StepKind};
+use crate::config::diag::Diagnostic;
+use crate::config::load::{LoadOptions, load_checklist};
+use crate::config::units::format_duration;
+use crate::core::journal::Event;
+use crate::core::report;
+use crate::core::run::RunState;
+use crate::headless::{self, EXIT_FAILED, EXIT_OK, EXIT_USAGE, HeadlessOpts};
+use crate::journal_io::read_journal;
+use crate::paths;
+use crate::session::{Loaded, Session, is_markdown, load_any};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+fn print_diags(diags: &[Diagnostic]) {
+    for d in diags {
+        eprintln!("{d}");
+    }
+}
+
+pub fn check(files: &[std::path::PathBuf], vars: &[(String, String)]) -> i32 {
+    let opts = LoadOptions {
+        overrides: vars.to_vec(),
+        require_env: false,
+    };
+    let mut errors = 0;
+    for file in files {
+        let result = if file.as_os_str() == "-" {
+            let mut text = String::new();
+            match std::io::stdin().read_to_string(&mut text) {
+                Ok(_) => load_checklist(&text, "<stdin>", &opts),
+                Err(e) => {
+                    eprintln!("<stdin>: cannot read: {e}");
+                    errors += 1;
+                    continue;
+                }
+            }
+        } else {
+            load_any(file, &opts).map(|l| l.checklist)
+        };
+        match result {
+            Ok(c) => {
+                let steps = c.flat_steps().len();
+                println!(
+                    "{}: ok — {} ({} phases, {steps} steps)",
+                    file.display(),
+                    c.name,
+                    c.phases.len()
+                );
+            }
+            Err(diags) => {
+                print_diags(&diags);
+                errors += diags.len();
+            }
+        }
+    }
+    if errors > 0 {
+        eprintln!(
+            "{errors} error{} found; nothing was run",
+            if errors == 1 { "" } else { "s" }
+        );
+        EXIT_USAGE
+    } else {
+        EXIT_OK
+    }
+}
+
+pub fn import(markdown: &Path, output: Option<&Path>) -> i32 {
+    let text = match std::fs::read(markdown) {
+        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+        Err(e) => {
+            eprintln!("{}:1:1: cannot read the file: {e}", markdown.display());
+            return EXIT_USAGE;
+        }
+    };
+    let import = crate::config::markdown::import_markdown(&text);
+    // The importer must produce a valid checklist; say so loudly if it ever does not.
+    if let Err(diags) = load_checklist(&import.yaml, "<imported>", &LoadOptions::default()) {
+        print_diags(&diags);
+        eprintln!(
+            "shipdeck: the import of {} is not a valid checklist (a bug in shipdeck)",
+            markdown.display()
+        );
+        return EXIT_FAILED;
+    }
+    let written = match output {
+        Some(out) => std::fs::write(out, &import.yaml)
+            .map_err(|e| format!("cannot write {}: {e}", out.display())),
+        None => {
+            print!("{}", import.yaml);
+            Ok(())
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("shipdeck: {e}");
+        return EXIT_FAILED;
+    }
+    eprintln!("{}: {}", markdown.display(), import.summary);
+    EXIT_OK
+}
+
+pub fn runs(cli: &Cli, checklist: Option<&str>) -> i32 {
+    let dir = paths::runs_dir(cli.global.runs_dir.as_deref());
+    let slug = checklist.map(|c| {
+        let path = Path::new(c);
+        match path
+            .is_file()
+            .then(|| load_any(path, &LoadOptions::default()).ok())
+            .flatten()
+        {
+            Some(l) => paths::checklist_slug(&l.checklist.name),
+            None => paths::checklist_slug(c),
+        }
+    });
+    let journals = paths::all_journals(&dir, slug.as_deref());
+    if journals.is_empty() {
+        eprintln!("no runs in {}", dir.display());
+        return EXIT_OK;
+    }
+    let mut rows = Vec::new();
+    for j in journals {
+        let Ok(read) = read_journal(&j) else { continue };
+        let state = RunState::replay(&read.entries);
+        let live = state.finished.is_none() && paths::pid_alive(state.pid);
+        let outcome = match state.finished {
+            Some((_, o)) => o.as_str().to_string(),
+            None if live => "live".into(),
+            None => "unfinished".into(),
+        };
+        let started = state
+            .started
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let end = if live {
+            chrono::Utc::now()
+        } else {
+            state.last_event.unwrap_or_else(chrono::Utc::now)
+        };
+        let duration = state
+            .duration_ms(end)
+            .map(|m| format_duration(Duration::from_millis(m)))
+            .unwrap_or_default();
+        let name = state
+            .checklist
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        rows.push([state.run_id, name, started, duration, outcome]);
+    }
+    rows.sort_by(|a, b| b[0].cmp(&a[0]));
+    let header = ["RUN", "CHECKLIST", "STARTED", "DURATION", "OUTCOME"];
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+                .min(40)
+        })
+        .collect();
+    let print_row = |r: [&str; 5]| {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{:<w$}", truncate(c, *w), w = *w))
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
+    };
+    print_row(header);
+    for r in &rows {
+        print_row([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    }
+    EXIT_OK
+}
+
+fn truncate(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        s.to_string()
+    } else {
+        s.chars().take(w.saturating_sub(1)).collect::<String>() + "…"
+    }
+}
+
+pub fn report(cli: &Cli, run: &str, format: Format) -> i32 {
+    let dir = paths::runs_dir(cli.global.runs_dir.as_deref());
+    let path = match paths::find_run(&dir, run) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("shipdeck: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let read = match read_journal(&path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("shipdeck: cannot read {}: {e}", path.display());
+            return EXIT_FAILED;
+        }
+    };
+    for w in &read.warnings {
+        eprintln!("shipdeck: warning: {w}");
+    }
+    let state = RunState::replay(&read.entries);
+    let checklist = recorded_checklist(&state);
+    let live = state.finished.is_none() && paths::pid_alive(state.pid);
+    let rep = report::build(checklist.as_ref(), &state, live, chrono::Utc::now());
+    match format {
+        Format::Json => match serde_json::to_string_pretty(&rep) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("shipdeck: {e}");
+                return EXIT_FAILED;
+            }
+        },
+        Format::Md => print!("{}", report::to_markdown(&rep)),
+    }
+    EXIT_OK
+}
+
+/// The checklist a run used, re-read from its recorded path (for titles, phases and estimates).
+fn recorded_checklist(state: &RunState) -> Option<Checklist> {
+    let rec = state.checklist.as_ref()?;
+    let overrides: Vec<(String, String)> = Vec::new();
+    let loaded = load_any(
+        Path::new(&rec.path),
+        &LoadOptions {
+            overrides,
+            require_env: false,
+        },
+    );
+    match loaded {
+        Ok(l) => {
+            if l.sha256 != rec.sha256 {
+                eprintln!(
+                    "shipdeck: warning: {} changed since the run; titles and estimates are today's",
+                    rec.path
+                );
+            }
+            Some(l.checklist)
+        }
+        Err(_) => {
+            eprintln!(
+                "shipdeck: warning: {} is no longer readable; the record shows step ids only",
+                rec.path
+            );
+            None
+        }
+    }
+}
+
+/// `run`: loads the checklist (errors before anything runs), then headless, dry-run or cockpit.
+pub async fn run(cli: &Cli, args: &RunArgs) -> i32 {
+    let opts = LoadOptions {
+        overrides: args.vars.clone(),
+        require_env: !args.dry_run,
+    };
+    let loaded = match load_any(&args.checklist, &opts) {
+        Ok(l) => l,
+        Err(diags) => {
+            print_diags(&diags);
+            eprintln!("nothing was run");
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(summary) = &loaded.import_summary {
+        eprintln!("{}: {summary}", args.checklist.display());
+    }
+    if args.dry_run {
+        dry_run(&loaded.checklist);
+        return EXIT_OK;
+    }
+    if !args.headless {
+        eprintln!(
+            "shipdeck: the full-screen cockpit is not part of this build yet; run with --headless (add --dry-run to preview)"
+        );
+        return EXIT_USAGE;
+    }
+    let runs_dir = paths::runs_dir(cli.global.runs_dir.as_deref());
+    let session = match open_session(&loaded, &runs_dir, args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("shipdeck: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let opts = HeadlessOpts {
+        yes: args.yes,
+        assume_manual_done: args.assume_manual_done,
+        verbose: args.verbose,
+        rerun_interrupted: args.rerun_interrupted,
+        rollback_on_failure: args.rollback_on_failure,
+        grace: Default::default(),
+    };
+    headless::run(&loaded, session, opts).await
+}
+
+fn open_session(loaded: &Loaded, runs_dir: &Path, args: &RunArgs) -> Result<Session, String> {
+    let Some(resume) = &args.resume else {
+        return Session::start(loaded, runs_dir, "headless")
+            .map_err(|e| format!("cannot create the journal in {}: {e}", runs_dir.display()));
+    };
+    let journal = if resume.is_empty() {
+        let slug = paths::checklist_slug(&loaded.checklist.name);
+        paths::newest_unfinished(runs_dir, &slug).ok_or_else(|| {
+            format!(
+                "no unfinished run of `{}` in {} to resume (see `shipdeck runs`)",
+                loaded.checklist.name,
+                runs_dir.display()
+            )
+        })?
+    } else {
+        paths::find_run(runs_dir, resume)?
+    };
+    let read =
+        read_journal(&journal).map_err(|e| format!("cannot read {}: {e}", journal.display()))?;
+    if let Some(Event::RunFinished { outcome, .. }) = read.entries.last().map(|e| &e.event)
+        && *outcome == crate::core::journal::RunOutcome::Succeeded
+    {
+        return Err(format!(
+            "run {} already succeeded; start a new run instead of resuming it",
+            journal.display()
+        ));
+    }
+    Session::resume(loaded, &journal)
+}
+
+/// `--dry-run`: every step and what it would do; nothing runs and nothing is recorded.
+fn dry_run(c: &Checklist) {
+    println!("{} — dry run, nothing is executed", c.name);
+    let flat = c.flat_steps();
+    let mut phase = usize::MAX;
+    for f in &flat {
+        if f.phase != phase {
+            phase = f.phase;
+            println!("\n═ {}", c.phases[phase].name);
+        }
+        let s = f.step;
+        let what = match &s.kind {
+            StepKind::Run(cmd) => {
+                let first = cmd
+                    .lines()
+                    .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                    .unwrap_or("");
+                let more = cmd.lines().filter(|l| !l.trim().is_empty()).count() > 1;
+                format!("run: {}{}", first.trim(), if more { " …" } else { "" })
+            }
+            StepKind::Action(a) => format!("action: {}", a.describe()),
+            StepKind::Manual => "manual".into(),
+            StepKind::Wait => String::new(),
+            StepKind::Group => format!("group of {}", s.steps.len()),
+        };
+        let mut extra = Vec::new();
+        if let Some(w) = &s.wait {
+            extra.push(format!("wait: {}", w.describe()));
+        }
+        if s.confirm {
+            extra.push("confirm".into());
+        }
+        if s.interactive {
+            extra.push("interactive".into());
+        }
+        if s.signoff {
+            extra.push("signoff".into());
+        }
+        if let Some(e) = s.estimate {
+            extra.push(format!("est {}", format_duration(e)));
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", extra.join(", "))
+        };
+        println!(
+            "{}- {}  {}  — {what}{extra}",
+            "  ".repeat(f.depth + 1),
+            s.id,
+            s.title
+        );
+    }
+    let runnable = flat
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.step.kind,
+                StepKind::Run(_) | StepKind::Action(_) | StepKind::Wait
+            )
+        })
+        .count();
+    println!(
+        "\n{} phases, {} steps ({runnable} runnable)",
+        c.phases.len(),
+        flat.len()
+    );
+    let _ = is_markdown;
+}

@@ -1,0 +1,374 @@
+//! Walks the block tree into phases and steps by SPEC §3's import rules.
+
+use std::ops::Range;
+
+use super::Origin;
+use super::inline::{plain, split_estimate, split_item};
+use super::shell;
+use super::tree::{Kind, Lines, Node};
+
+const DEFAULT_NAME: &str = "Imported checklist";
+const PATH_SEPARATOR: &str = " › ";
+
+pub(super) struct Doc {
+    pub name: String,
+    pub description: Option<String>,
+    pub phases: Vec<Phase>,
+}
+
+pub(super) struct Phase {
+    pub name: String,
+    pub estimate: Option<String>,
+    pub notes: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+pub(super) struct Step {
+    pub title: String,
+    pub run: Option<String>,
+    pub manual: bool,
+    pub interactive: bool,
+    pub confirm: bool,
+    pub notes: Option<String>,
+    pub steps: Vec<Step>,
+    pub origin: Origin,
+    /// 1-based source line.
+    pub line: usize,
+}
+
+pub(super) fn convert(src: &str, roots: &[Node]) -> Doc {
+    let title = roots.iter().position(|n| n.kind == Kind::Heading(1));
+    let name = title
+        .map(|i| plain(&roots[i].segs))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| DEFAULT_NAME.to_string());
+    let mut c = Converter {
+        src,
+        lines: Lines::new(src),
+        name,
+        description: Vec::new(),
+        headings: Vec::new(),
+        section: Section::default(),
+        carried: Vec::new(),
+        phases: Vec::new(),
+    };
+    for (i, node) in roots.iter().enumerate() {
+        if Some(i) == title {
+            c.flush();
+            c.headings.clear();
+            c.section = Section::default();
+        } else {
+            c.block(node);
+        }
+    }
+    c.flush();
+    let description = join(c.description);
+    Doc {
+        name: c.name,
+        description,
+        phases: c.phases,
+    }
+}
+
+/// The text between two headings. `name: None` is the part before the first phase.
+#[derive(Default)]
+struct Section {
+    name: Option<String>,
+    estimate: Option<String>,
+    notes: Vec<String>,
+    steps: Vec<Step>,
+}
+
+struct Converter<'a> {
+    src: &'a str,
+    lines: Lines<'a>,
+    name: String,
+    description: Vec<String>,
+    headings: Vec<(u8, String)>,
+    section: Section,
+    /// Estimates of headings that only group subheadings: (heading path, note).
+    carried: Vec<(String, String)>,
+    phases: Vec<Phase>,
+}
+
+/// What a step carries while its item is read.
+struct Draft {
+    notes: Vec<String>,
+    steps: Vec<Step>,
+    /// Command blocks under the item: (lang, content, source range).
+    code: Vec<(String, String, Range<usize>)>,
+}
+
+impl Converter<'_> {
+    fn block(&mut self, node: &Node) {
+        match &node.kind {
+            Kind::Heading(level) => self.heading(*level, node),
+            Kind::Rule => {}
+            Kind::List { ordered } => self.list(node, *ordered),
+            Kind::Code { lang } => match self.code_step(node, lang) {
+                Some(step) => self.section.steps.push(step),
+                None => self.note(node),
+            },
+            Kind::Paragraph | Kind::Item | Kind::Other => self.note(node),
+        }
+    }
+
+    fn heading(&mut self, level: u8, node: &Node) {
+        self.flush();
+        let (name, estimate) = split_estimate(&plain(&node.segs));
+        while self.headings.last().is_some_and(|(l, _)| *l >= level) {
+            self.headings.pop();
+        }
+        self.headings.push((level, name));
+        let path: Vec<&str> = self
+            .headings
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .filter(|n| !n.is_empty())
+            .collect();
+        let path = path.join(PATH_SEPARATOR);
+        self.carried
+            .retain(|(parent, _)| path.starts_with(&format!("{parent}{PATH_SEPARATOR}")));
+        self.section = Section {
+            name: Some(path),
+            estimate,
+            notes: Vec::new(),
+            steps: Vec::new(),
+        };
+    }
+
+    fn flush(&mut self) {
+        let section = std::mem::take(&mut self.section);
+        let Some(name) = section.name else {
+            self.description.extend(section.notes);
+            if !section.steps.is_empty() {
+                self.phases.push(Phase {
+                    name: self.name.clone(),
+                    estimate: None,
+                    notes: None,
+                    steps: section.steps,
+                });
+            }
+            return;
+        };
+        if section.steps.is_empty() && section.notes.is_empty() {
+            // Not a phase of its own, but its planned duration is still worth reading.
+            if let Some(estimate) = section.estimate {
+                let own = self
+                    .headings
+                    .last()
+                    .map_or(name.as_str(), |(_, n)| n.as_str());
+                let note = format!("Estimate for the whole \"{own}\" section: {estimate}");
+                self.carried.push((name.clone(), note));
+            }
+            return;
+        }
+        let mut notes: Vec<String> = Vec::new();
+        self.carried.retain(|(parent, note)| {
+            let inherited = name.starts_with(&format!("{parent}{PATH_SEPARATOR}"));
+            if inherited {
+                notes.push(note.clone());
+            }
+            !inherited
+        });
+        notes.extend(section.notes);
+        self.phases.push(Phase {
+            name,
+            estimate: section.estimate,
+            notes: join(notes),
+            steps: section.steps,
+        });
+    }
+
+    fn risky_phase(&self) -> bool {
+        self.section
+            .name
+            .as_deref()
+            .is_some_and(shell::is_risky_phase)
+    }
+
+    fn note(&mut self, node: &Node) {
+        if let Some(text) = self.verbatim(&node.range, &[]) {
+            self.section.notes.push(text);
+        }
+    }
+
+    /// Task items and numbered items are steps; plain bullets are notes, but any task
+    /// items nested in them are still steps.
+    fn list(&mut self, list: &Node, ordered: bool) {
+        let mut taken = Vec::new();
+        for item in &list.children {
+            if item.task.is_some() {
+                let step = self.item_step(item, Origin::Checkbox);
+                self.section.steps.push(step);
+                taken.push(item.range.clone());
+            } else if ordered {
+                let step = self.item_step(item, Origin::Numbered);
+                self.section.steps.push(step);
+                taken.push(item.range.clone());
+            } else {
+                for task in nested_tasks(item) {
+                    let step = self.item_step(task, Origin::Checkbox);
+                    self.section.steps.push(step);
+                    taken.push(task.range.clone());
+                }
+            }
+        }
+        if let Some(text) = self.verbatim(&list.range, &taken) {
+            self.section.notes.push(text);
+        }
+    }
+
+    fn item_step(&self, item: &Node, origin: Origin) -> Step {
+        let line = self.lines.line_of(item.range.start) + 1;
+        let title_para = if item.segs.is_empty() {
+            item.children.first().filter(|c| c.kind == Kind::Paragraph)
+        } else {
+            None
+        };
+        let segs = title_para.map_or(&item.segs, |p| &p.segs);
+        let text = split_item(segs, self.src);
+        let mut draft = Draft {
+            notes: text.notes.into_iter().collect(),
+            steps: Vec::new(),
+            code: Vec::new(),
+        };
+        let rest = if title_para.is_some() {
+            &item.children[1..]
+        } else {
+            &item.children[..]
+        };
+        for child in rest {
+            self.item_child(child, &mut draft);
+        }
+        let mut run = text.run;
+        let mut interactive = false;
+        // A lone command block under a leaf item is how that item gets done.
+        if run.is_none() && draft.steps.is_empty() && draft.code.len() == 1 {
+            if let Some((lang, block, _)) = draft.code.pop() {
+                interactive = shell::is_interactive(&block);
+                run = Some(shell::runnable(&lang, &block));
+            }
+        }
+        for (_, _, range) in draft.code.drain(..) {
+            draft.notes.extend(self.verbatim(&range, &[]));
+        }
+        if !draft.steps.is_empty()
+            && let Some(cmd) = run.take()
+        {
+            // A group runs nothing itself; the command stays readable in its notes.
+            draft.notes.insert(0, format!("Command: `{cmd}`"));
+        }
+        if let Some(cmd) = &run {
+            interactive |= shell::is_interactive(cmd);
+        }
+        let confirm = run
+            .as_deref()
+            .is_some_and(|cmd| self.risky_phase() || shell::is_risky_command(cmd));
+        let title = if text.title.is_empty() {
+            format!("Untitled item (line {line})")
+        } else {
+            text.title
+        };
+        Step {
+            title,
+            manual: run.is_none() && draft.steps.is_empty(),
+            run,
+            interactive,
+            confirm,
+            notes: join(draft.notes),
+            steps: draft.steps,
+            origin,
+            line,
+        }
+    }
+
+    fn item_child(&self, child: &Node, draft: &mut Draft) {
+        match &child.kind {
+            Kind::List { .. } => {
+                let mut taken = Vec::new();
+                for sub in &child.children {
+                    let tasks = if sub.task.is_some() {
+                        vec![sub]
+                    } else {
+                        nested_tasks(sub)
+                    };
+                    for task in tasks {
+                        draft.steps.push(self.item_step(task, Origin::Checkbox));
+                        taken.push(task.range.clone());
+                    }
+                }
+                draft.notes.extend(self.verbatim(&child.range, &taken));
+            }
+            Kind::Code { lang }
+                if shell::is_shell_lang(lang) && shell::looks_like_commands(&child.code) =>
+            {
+                draft
+                    .code
+                    .push((lang.clone(), child.code.clone(), child.range.clone()));
+            }
+            Kind::Rule => {}
+            _ => draft.notes.extend(self.verbatim(&child.range, &[])),
+        }
+    }
+
+    fn code_step(&self, node: &Node, lang: &str) -> Option<Step> {
+        if !shell::is_shell_lang(lang) || !shell::looks_like_commands(&node.code) {
+            return None;
+        }
+        let run = shell::runnable(lang, &node.code);
+        Some(Step {
+            title: shell::code_title(&run),
+            interactive: shell::is_interactive(&run),
+            confirm: self.risky_phase() || shell::is_risky_command(&run),
+            manual: false,
+            notes: None,
+            steps: Vec::new(),
+            origin: Origin::CodeBlock,
+            line: self.lines.line_of(node.range.start) + 1,
+            run: Some(run),
+        })
+    }
+
+    /// Source lines of `range` minus those of `taken`, dedented; `None` if only blanks.
+    fn verbatim(&self, range: &Range<usize>, taken: &[Range<usize>]) -> Option<String> {
+        let taken: Vec<Range<usize>> = taken.iter().map(|r| self.lines.span(r)).collect();
+        let kept: Vec<&str> = self
+            .lines
+            .span(range)
+            .filter(|i| !taken.iter().any(|t| t.contains(i)))
+            .map(|i| self.lines.line(i).trim_end())
+            .collect();
+        let indent = kept
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+            .min()?;
+        // Blank lines may be shorter than the indent; the indent itself is ASCII.
+        let lines: Vec<&str> = kept.iter().map(|l| l.get(indent..).unwrap_or("")).collect();
+        let text = lines.join("\n");
+        let text = text.trim_matches('\n');
+        (!text.trim().is_empty()).then(|| text.to_string())
+    }
+}
+
+/// Task items inside a plain item, however deep, not descending into the tasks found.
+fn nested_tasks(item: &Node) -> Vec<&Node> {
+    let mut found = Vec::new();
+    for child in &item.children {
+        if let Kind::List { .. } = child.kind {
+            for sub in &child.children {
+                if sub.task.is_some() {
+                    found.push(sub);
+                } else {
+                    found.extend(nested_tasks(sub));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn join(parts: Vec<String>) -> Option<String> {
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}

@@ -1,0 +1,225 @@
+//! Journal events (SPEC §7): what is appended, one JSON object per line.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Millisecond UTC timestamps, as `2026-11-21T23:58:00.123Z`.
+pub mod ts_millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistRef {
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+/// How an attempt of a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+    /// The process of shipdeck itself was stopped by a signal while the step ran.
+    Interrupted,
+}
+
+impl StepOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepOutcome::Succeeded => "succeeded",
+            StepOutcome::Failed => "failed",
+            StepOutcome::TimedOut => "timed out",
+            StepOutcome::Aborted => "aborted",
+            StepOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// How a whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Succeeded,
+    Failed,
+    Aborted,
+    Interrupted,
+    /// Stopped at a step that needs a person (headless without `--assume-manual-done`).
+    Stopped,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Aborted => "aborted",
+            RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Stopped => "stopped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run: String,
+        checklist: ChecklistRef,
+        /// Secret values are already `••••` here.
+        vars: BTreeMap<String, String>,
+        user: String,
+        host: String,
+        pid: u32,
+        mode: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layout: Option<String>,
+    },
+    RunResumed {
+        user: String,
+        host: String,
+        pid: u32,
+    },
+    StepStarted {
+        step: String,
+        attempt: u32,
+        by: String,
+        /// What ran: the command, action or wait, for the record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        what: Option<String>,
+    },
+    StepFinished {
+        step: String,
+        attempt: u32,
+        outcome: StepOutcome,
+        #[serde(default)]
+        exit_code: Option<i32>,
+        #[serde(default)]
+        signal: Option<i32>,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Written on resume for a step whose attempt never finished.
+    StepInterrupted {
+        step: String,
+        attempt: u32,
+    },
+    StepSkipped {
+        step: String,
+        reason: String,
+        by: String,
+    },
+    ManualDone {
+        step: String,
+        by: String,
+    },
+    SignedOff {
+        step: String,
+        by: String,
+    },
+    Comment {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        text: String,
+        by: String,
+    },
+    RollbackStarted {
+        step: String,
+        by: String,
+        command: String,
+    },
+    RollbackFinished {
+        step: String,
+        outcome: StepOutcome,
+        #[serde(default)]
+        exit_code: Option<i32>,
+        duration_ms: u64,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+        duration_ms: u64,
+    },
+}
+
+/// One journal line: a timestamp and an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    #[serde(with = "ts_millis")]
+    pub ts: DateTime<Utc>,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Entry {
+    pub fn new(ts: DateTime<Utc>, event: Event) -> Self {
+        Entry { ts, event }
+    }
+
+    /// Events that end a step or a run are made durable with fsync.
+    pub fn is_boundary(&self) -> bool {
+        matches!(
+            self.event,
+            Event::RunStarted { .. }
+                | Event::RunResumed { .. }
+                | Event::StepStarted { .. }
+                | Event::StepFinished { .. }
+                | Event::StepInterrupted { .. }
+                | Event::StepSkipped { .. }
+                | Event::ManualDone { .. }
+                | Event::RollbackStarted { .. }
+                | Event::RollbackFinished { .. }
+                | Event::RunFinished { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn entry_round_trips_with_millisecond_timestamps() {
+        let ts = Utc.with_ymd_and_hms(2026, 11, 21, 23, 58, 0).unwrap()
+            + chrono::Duration::milliseconds(123);
+        let e = Entry::new(
+            ts,
+            Event::StepFinished {
+                step: "tests".into(),
+                attempt: 1,
+                outcome: StepOutcome::TimedOut,
+                exit_code: None,
+                signal: Some(9),
+                duration_ms: 1500,
+                message: None,
+            },
+        );
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            line,
+            r#"{"ts":"2026-11-21T23:58:00.123Z","event":"step_finished","step":"tests","attempt":1,"outcome":"timed_out","exit_code":null,"signal":9,"duration_ms":1500}"#
+        );
+        assert_eq!(serde_json::from_str::<Entry>(&line).unwrap(), e);
+    }
+}

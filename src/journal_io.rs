@@ -1,0 +1,161 @@
+//! Append-only JSONL journal files: one whole line per write, fsync at step boundaries,
+//! torn last lines tolerated on read.
+
+use crate::core::journal::Entry;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+pub struct JournalWriter {
+    file: File,
+    path: PathBuf,
+}
+
+/// Creates `path`'s parent directories (0700 for new ones).
+pub fn ensure_parent(path: &Path) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)?;
+    }
+    Ok(())
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+impl JournalWriter {
+    /// Creates a new journal; fails if it already exists, so nothing is ever overwritten.
+    pub fn create(path: &Path) -> io::Result<Self> {
+        ensure_parent(path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        Ok(JournalWriter {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing journal for appending (resume, sign-offs from another process).
+    /// A torn last line is closed with a newline first so the next event starts clean.
+    pub fn open_append(path: &Path) -> io::Result<Self> {
+        let mut file = OpenOptions::new().append(true).read(true).open(path)?;
+        let mut content = Vec::new();
+        (&file).read_to_end(&mut content)?;
+        if content.last().is_some_and(|b| *b != b'\n') {
+            file.write_all(b"\n")?;
+        }
+        Ok(JournalWriter {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one event as a single `write` (O_APPEND keeps concurrent writers' lines whole).
+    pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
+        let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        if entry.is_boundary() {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
+/// A journal as read back: its events and what was wrong with it.
+#[derive(Debug, Default)]
+pub struct ReadJournal {
+    pub entries: Vec<Entry>,
+    pub warnings: Vec<String>,
+}
+
+pub fn read_journal(path: &Path) -> io::Result<ReadJournal> {
+    let bytes = std::fs::read(path)?;
+    Ok(parse_journal(&bytes, &path.display().to_string()))
+}
+
+/// Parses journal bytes. A bad last line without its newline is a torn write from a crash and
+/// is ignored with a warning; any other bad line is skipped with a warning naming its line.
+pub fn parse_journal(bytes: &[u8], name: &str) -> ReadJournal {
+    let mut out = ReadJournal::default();
+    let text = String::from_utf8_lossy(bytes);
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(line) {
+            Ok(e) => out.entries.push(e),
+            Err(err) => {
+                let torn = i + 1 == lines.len() && !complete;
+                out.warnings.push(if torn {
+                    format!(
+                        "{name}:{}: ignored a torn last line (the writer stopped mid-write)",
+                        i + 1
+                    )
+                } else {
+                    format!("{name}:{}: ignored an unreadable event: {err}", i + 1)
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::journal::Event;
+    use chrono::Utc;
+
+    fn comment(text: &str) -> Entry {
+        Entry::new(
+            Utc::now(),
+            Event::Comment {
+                step: None,
+                text: text.into(),
+                by: "a@b".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn torn_last_line_is_a_warning_and_append_starts_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x/run.jsonl");
+        let mut w = JournalWriter::create(&path).unwrap();
+        w.append(&comment("one")).unwrap();
+        drop(w);
+        let mode = std::fs::metadata(&path).unwrap().permissions();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.mode() & 0o777, 0o600);
+        // Simulate a crash mid-write.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"ts":"2026-11-21T00:00:00.000Z","event":"comm"#)
+            .unwrap();
+        let read = read_journal(&path).unwrap();
+        assert_eq!(read.entries.len(), 1);
+        assert_eq!(read.warnings.len(), 1);
+        assert!(
+            read.warnings[0].contains("torn last line"),
+            "{:?}",
+            read.warnings
+        );
+        let mut w = JournalWriter::open_append(&path).unwrap();
+        w.append(&comment("two")).unwrap();
+        let read = read_journal(&path).unwrap();
+        assert_eq!(read.entries.len(), 2);
+        assert!(read.warnings[0].contains(":2: ignored an unreadable event"));
+        assert!(JournalWriter::create(&path).is_err(), "never overwrite");
+    }
+}

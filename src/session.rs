@@ -1,0 +1,212 @@
+//! A run's session: the loaded checklist, its journal, and the state replayed from it.
+
+use crate::config::checklist::Checklist;
+use crate::config::diag::Diagnostic;
+use crate::config::load::{LoadOptions, load_checklist, load_file};
+use crate::core::journal::{ChecklistRef, Entry, Event};
+use crate::core::redact::MASK;
+use crate::core::run::RunState;
+use crate::journal_io::{JournalWriter, read_journal};
+use crate::paths;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A checklist as loaded from disk, with what identifies its source.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub checklist: Checklist,
+    pub path: PathBuf,
+    pub sha256: String,
+    /// Set when the file was Markdown imported in memory.
+    pub import_summary: Option<String>,
+}
+
+pub fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown" | "txt"))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Loads a YAML checklist, or imports a Markdown one in memory.
+pub fn load_any(path: &Path, opts: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    if !is_markdown(path) {
+        let (checklist, text) = load_file(path, opts)?;
+        return Ok(Loaded {
+            checklist,
+            path: path.to_path_buf(),
+            sha256: sha256_hex(text.as_bytes()),
+            import_summary: None,
+        });
+    }
+    let text = std::fs::read(path).map_err(|e| {
+        vec![Diagnostic {
+            file: path.display().to_string(),
+            pos: crate::config::diag::Pos::new(1, 1),
+            message: format!("cannot read the file: {e}"),
+            hint: Some("check the path and its permissions".into()),
+        }]
+    })?;
+    let import = crate::config::markdown::import_markdown(&String::from_utf8_lossy(&text));
+    let name = format!("{} (imported)", path.display());
+    let checklist = load_checklist(&import.yaml, &name, opts)?;
+    Ok(Loaded {
+        checklist,
+        path: path.to_path_buf(),
+        sha256: sha256_hex(&text),
+        import_summary: Some(import.summary.to_string()),
+    })
+}
+
+/// An open run: the journal being appended to and the state it describes.
+pub struct Session {
+    pub run_id: String,
+    pub journal: JournalWriter,
+    pub state: RunState,
+    /// `user@host` of this process.
+    pub by: String,
+    pub secrets: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Session {
+    /// Starts a new run with a fresh journal.
+    pub fn start(loaded: &Loaded, runs_dir: &Path, mode: &str) -> std::io::Result<Self> {
+        let now = Utc::now();
+        let run_id = paths::new_run_id(now);
+        let slug = paths::checklist_slug(&loaded.checklist.name);
+        let journal = JournalWriter::create(&paths::journal_path(runs_dir, &slug, &run_id))?;
+        let (user, host) = paths::identity();
+        let cluster = loaded.checklist.cluster.as_ref();
+        let mut session = Session {
+            run_id: run_id.clone(),
+            journal,
+            state: RunState::default(),
+            by: format!("{user}@{host}"),
+            secrets: loaded.checklist.secrets(),
+            warnings: Vec::new(),
+        };
+        session.record(Event::RunStarted {
+            run: run_id,
+            checklist: ChecklistRef {
+                name: loaded.checklist.name.clone(),
+                path: absolute(&loaded.path),
+                sha256: loaded.sha256.clone(),
+            },
+            vars: redacted_vars(&loaded.checklist),
+            user,
+            host,
+            pid: std::process::id(),
+            mode: mode.into(),
+            context: cluster.and_then(|c| c.context.clone()),
+            namespace: cluster.and_then(|c| c.namespace.clone()),
+            layout: None,
+        })?;
+        Ok(session)
+    }
+
+    /// Reopens a run's journal. Steps that were running when its driver died become
+    /// interrupted (recorded as new events; nothing is rewritten).
+    pub fn resume(loaded: &Loaded, journal_path: &Path) -> Result<Self, String> {
+        let read = read_journal(journal_path)
+            .map_err(|e| format!("cannot read {}: {e}", journal_path.display()))?;
+        let mut state = RunState::replay(&read.entries);
+        if state.run_id.is_empty() {
+            return Err(format!(
+                "{} has no run_started event: not a shipdeck journal",
+                journal_path.display()
+            ));
+        }
+        let mut warnings = read.warnings;
+        if state.finished.is_none()
+            && state.pid != std::process::id()
+            && paths::pid_alive(state.pid)
+        {
+            let owner = state
+                .resumed
+                .last()
+                .map_or(state.driver.clone(), |r| r.1.clone());
+            return Err(format!(
+                "run {} is still being driven by {owner} (pid {}); follow it with `shipdeck watch {}` instead",
+                state.run_id, state.pid, state.run_id
+            ));
+        }
+        if let Some(c) = &state.checklist
+            && c.sha256 != loaded.sha256
+        {
+            warnings.push(format!(
+                "the checklist changed since run {} started (sha256 {} → {}); steps are matched by id",
+                state.run_id,
+                &c.sha256[..12.min(c.sha256.len())],
+                &loaded.sha256[..12]
+            ));
+        }
+        let interrupted = state.mark_unfinished_interrupted();
+        let journal = JournalWriter::open_append(journal_path)
+            .map_err(|e| format!("cannot append to {}: {e}", journal_path.display()))?;
+        let (user, host) = paths::identity();
+        let mut session = Session {
+            run_id: state.run_id.clone(),
+            journal,
+            state,
+            by: format!("{user}@{host}"),
+            secrets: loaded.checklist.secrets(),
+            warnings,
+        };
+        let io = |e: std::io::Error| format!("cannot append to {}: {e}", journal_path.display());
+        session
+            .record(Event::RunResumed {
+                user,
+                host,
+                pid: std::process::id(),
+            })
+            .map_err(io)?;
+        for (step, attempt) in interrupted {
+            session
+                .record(Event::StepInterrupted { step, attempt })
+                .map_err(io)?;
+        }
+        Ok(session)
+    }
+
+    /// Appends an event to the journal and applies it to the state.
+    pub fn record(&mut self, event: Event) -> std::io::Result<()> {
+        let entry = Entry::new(Utc::now(), event);
+        self.journal.append(&entry)?;
+        self.state.apply(&entry);
+        Ok(())
+    }
+
+    pub fn journal_path(&self) -> &Path {
+        self.journal.path()
+    }
+}
+
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Vars for the record, with secret values masked.
+pub fn redacted_vars(c: &Checklist) -> std::collections::BTreeMap<String, String> {
+    c.vars
+        .iter()
+        .map(|v| {
+            let value = if v.secret {
+                MASK.to_string()
+            } else {
+                v.value.clone().unwrap_or_default()
+            };
+            (v.name.clone(), value)
+        })
+        .collect()
+}

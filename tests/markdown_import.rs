@@ -29,7 +29,10 @@ fn seeds() -> Vec<(PathBuf, String)> {
 fn seed(prefix: &str) -> String {
     seeds()
         .into_iter()
-        .find(|(p, _)| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+        .find(|(p, _)| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
         .map(|(_, text)| text)
         .expect("seed present")
 }
@@ -56,11 +59,17 @@ fn parse(import: &Import) -> Value {
 }
 
 fn seq(v: &Value, key: &str) -> Vec<Value> {
-    v.get(key).and_then(Value::as_sequence).cloned().unwrap_or_default()
+    v.get(key)
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn count_steps(steps: &[Value]) -> usize {
-    steps.iter().map(|s| 1 + count_steps(&seq(s, "steps"))).sum()
+    steps
+        .iter()
+        .map(|s| 1 + count_steps(&seq(s, "steps")))
+        .sum()
 }
 
 fn all_steps(steps: &[Value], out: &mut Vec<Value>) {
@@ -103,13 +112,26 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 #[test]
 fn every_seed_checkbox_is_exactly_one_step() {
     let seeds = seeds();
-    let counts: Vec<usize> = seeds.iter().map(|(_, text)| checkbox_lines(text).len()).collect();
+    let counts: Vec<usize> = seeds
+        .iter()
+        .map(|(_, text)| checkbox_lines(text).len())
+        .collect();
     assert_eq!(counts, [71, 53, 108, 37, 186]);
     for (path, text) in &seeds {
         let import = import_markdown(text);
-        let lines: Vec<usize> = import.steps.iter().filter(|s| s.origin == Origin::Checkbox).map(|s| s.line).collect();
+        let lines: Vec<usize> = import
+            .steps
+            .iter()
+            .filter(|s| s.origin == Origin::Checkbox)
+            .map(|s| s.line)
+            .collect();
         let set: BTreeSet<usize> = lines.iter().copied().collect();
-        assert_eq!(lines.len(), set.len(), "{}: a checkbox imported twice", path.display());
+        assert_eq!(
+            lines.len(),
+            set.len(),
+            "{}: a checkbox imported twice",
+            path.display()
+        );
         assert_eq!(set, checkbox_lines(text), "{}", path.display());
         assert_eq!(import.summary.checkbox_steps, set.len());
     }
@@ -128,7 +150,13 @@ fn seed_yaml_parses_and_step_counts_agree() {
         let s = import.summary;
         assert_eq!(s.checkbox_steps + s.numbered_steps + s.code_steps, s.steps);
         assert!(!import.yaml.contains("id:"), "ids are left to the loader");
-        eprintln!("{}: {}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), s);
+        eprintln!(
+            "{}: {}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            s
+        );
     }
 }
 
@@ -152,18 +180,36 @@ fn seed_001_numbered_deploy_steps_run_their_scripts() {
     let titles: Vec<&str> = steps.iter().map(|s| str_of(s, "title")).collect();
     assert_eq!(
         titles,
-        ["Execute deploy script", "Monitor deployment", "Run health checks", "Execute smoke tests", "Verify SSL/CDN"]
+        [
+            "Execute deploy script",
+            "Monitor deployment",
+            "Run health checks",
+            "Execute smoke tests",
+            "Verify SSL/CDN"
+        ]
     );
-    assert_eq!(str_of(&steps[0], "run"), "./deployment/production/deploy_production.sh");
-    assert_eq!(str_of(&steps[2], "run"), "python deployment/production/health_verify.py");
-    assert_eq!(str_of(&steps[3], "run"), "python deployment/production/smoke_tests.py");
+    assert_eq!(
+        str_of(&steps[0], "run"),
+        "./deployment/production/deploy_production.sh"
+    );
+    assert_eq!(
+        str_of(&steps[2], "run"),
+        "python deployment/production/health_verify.py"
+    );
+    assert_eq!(
+        str_of(&steps[3], "run"),
+        "python deployment/production/smoke_tests.py"
+    );
     assert!(flag(&steps[1], "manual"));
     assert_eq!(str_of(&steps[1], "notes"), "Watch logs and metrics");
     assert_eq!(import.summary.numbered_steps, 15);
 
     let rollback = phase_ending(&doc, "› Rollback Steps");
     let script = step(&seq(&rollback, "steps"), "Execute rollback script");
-    assert!(flag(&script, "confirm"), "commands in a rollback phase ask first");
+    assert!(
+        flag(&script, "confirm"),
+        "commands in a rollback phase ask first"
+    );
 
     let contacts = phase_ending(&doc, "Emergency Contacts 📞");
     assert!(str_of(&contacts, "notes").contains("| DevOps Lead | [contact] | [backup] |"));
@@ -174,21 +220,43 @@ fn seed_002_inline_commands_and_rollback_blocks() {
     let import = import_markdown(&seed("002_"));
     let doc = parse(&import);
     let db = phase(&doc, "Pre-Deployment › 3. Database");
-    assert_eq!(str_of(&step(&seq(&db, "steps"), "Run migrations"), "run"), "alembic upgrade head");
+    assert_eq!(
+        str_of(&step(&seq(&db, "steps"), "Run migrations"), "run"),
+        "alembic upgrade head"
+    );
     let security = phase(&doc, "Pre-Deployment › 2. Security");
-    assert_eq!(str_of(&step(&seq(&security, "steps"), "Generate new SECRET_KEY"), "run"), "openssl rand -hex 32");
+    assert_eq!(
+        str_of(
+            &step(&seq(&security, "steps"), "Generate new SECRET_KEY"),
+            "run"
+        ),
+        "openssl rand -hex 32"
+    );
 
     // A URL in backticks is something to open, not to run.
     let verification = phase(&doc, "Post-Deployment › 1. Verification");
-    let docs = step(&seq(&verification, "steps"), "API documentation accessible: https://api.your-domain.com/docs");
+    let docs = step(
+        &seq(&verification, "steps"),
+        "API documentation accessible: https://api.your-domain.com/docs",
+    );
     assert!(flag(&docs, "manual"));
     let health = step(&seq(&verification, "steps"), "Health endpoints responding");
-    assert!(str_of(&health, "notes").contains("- Backend: `curl https://api.your-domain.com/health`"));
+    assert!(
+        str_of(&health, "notes").contains("- Backend: `curl https://api.your-domain.com/health`")
+    );
 
-    let compose = seq(&phase(&doc, "Deployment Steps › Option A: Docker Compose (Small Scale)"), "steps");
+    let compose = seq(
+        &phase(
+            &doc,
+            "Deployment Steps › Option A: Docker Compose (Small Scale)",
+        ),
+        "steps",
+    );
     assert_eq!(compose.len(), 1);
     assert_eq!(str_of(&compose[0], "title"), "Run: git pull origin main");
-    assert!(str_of(&compose[0], "run").starts_with("# 1. Pull latest code\ngit pull origin main\n"));
+    assert!(
+        str_of(&compose[0], "run").starts_with("# 1. Pull latest code\ngit pull origin main\n")
+    );
     assert!(!flag(&compose[0], "confirm"));
 
     for name in [
@@ -200,10 +268,22 @@ fn seed_002_inline_commands_and_rollback_blocks() {
         assert_eq!(steps.len(), 1, "{name}");
         assert!(flag(&steps[0], "confirm"), "{name}");
     }
-    let kube = seq(&phase(&doc, "Deployment Steps › Option B: Kubernetes (Enterprise Scale)"), "steps");
-    assert!(flag(&kube[0], "interactive"), "kubectl run -i --tty needs the terminal");
+    let kube = seq(
+        &phase(
+            &doc,
+            "Deployment Steps › Option B: Kubernetes (Enterprise Scale)",
+        ),
+        "steps",
+    );
+    assert!(
+        flag(&kube[0], "interactive"),
+        "kubectl run -i --tty needs the terminal"
+    );
 
-    assert_eq!(str_of(&phase(&doc, "Rollback Plan"), "notes"), "If issues occur:");
+    assert_eq!(
+        str_of(&phase(&doc, "Rollback Plan"), "notes"),
+        "If issues occur:"
+    );
     let signoff = phase(&doc, "Sign-Off");
     assert!(str_of(&signoff, "notes").contains("**Deployed By**: _______________"));
 }
@@ -215,19 +295,34 @@ fn seed_004_blocks_interactive_templates_and_rollback() {
     let migration = seq(&phase_ending(&doc, "Step 3: Database Migration"), "steps");
     assert!(str_of(&migration[0], "run").contains("psql -U taskflow_user -d taskflow\n"));
     assert!(flag(&migration[0], "interactive"));
-    assert_eq!(phase_ending(&doc, "Step 3: Database Migration")["estimate"].as_str(), Some("15m"));
+    assert_eq!(
+        phase_ending(&doc, "Step 3: Database Migration")["estimate"].as_str(),
+        Some("15m")
+    );
 
     let monitoring = seq(&phase_ending(&doc, "Step 6: Enable Monitoring"), "steps");
-    assert!(flag(&monitoring[0], "interactive"), "port-forward and `# Open http://…`");
+    assert!(
+        flag(&monitoring[0], "interactive"),
+        "port-forward and `# Open http://…`"
+    );
 
-    let backup = seq(&phase_ending(&doc, "Step 2: Pre-Deployment Backup"), "steps");
+    let backup = seq(
+        &phase_ending(&doc, "Step 2: Pre-Deployment Backup"),
+        "steps",
+    );
     assert!(flag(&backup[0], "confirm"), "sudo asks first");
 
     let announcement = phase_ending(&doc, "Go-Live Announcement › Internal Communication");
-    assert!(str_of(&announcement, "notes").contains("Subject: TaskFlow Production Deployment - COMPLETE"));
+    assert!(
+        str_of(&announcement, "notes")
+            .contains("Subject: TaskFlow Production Deployment - COMPLETE")
+    );
     let mut flat = Vec::new();
     all_steps(&seq(&announcement, "steps"), &mut flat);
-    assert!(flat.iter().all(|s| !str_of(s, "title").starts_with("Run:")), "a mail template is not a command");
+    assert!(
+        flat.iter().all(|s| !str_of(s, "title").starts_with("Run:")),
+        "a mail template is not a command"
+    );
     assert_eq!(flat.len(), 4);
 
     let rollback = phase_ending(&doc, "Rollback Procedure › Rollback Steps");
@@ -237,12 +332,22 @@ fn seed_004_blocks_interactive_templates_and_rollback() {
     assert!(flag(block, "confirm"));
 
     let tests = seq(&phase_ending(&doc, "1. Code Quality & Testing"), "steps");
-    assert_eq!(str_of(&step(&tests, "All unit tests passing"), "run"), "npm test");
-    assert_eq!(str_of(&step(&tests, "Frontend tests passing"), "run"), "cd app/frontend && npm test");
+    assert_eq!(
+        str_of(&step(&tests, "All unit tests passing"), "run"),
+        "npm test"
+    );
+    assert_eq!(
+        str_of(&step(&tests, "Frontend tests passing"), "run"),
+        "cd app/frontend && npm test"
+    );
 
     let record = phase_ending(&doc, "Deployment Record › Sign-Off");
     assert!(str_of(&record, "notes").contains("| **Tech Lead** | | | |"));
-    assert!(doc["name"].as_str().is_some_and(|n| n.ends_with("TaskFlow Production Deployment Checklist")));
+    assert!(
+        doc["name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("TaskFlow Production Deployment Checklist"))
+    );
     assert!(str_of(&doc, "description").contains("**Version:** 1.0"));
 }
 
@@ -252,11 +357,17 @@ fn seed_000_bold_labels_become_titles_and_groups() {
     let doc = parse(&import);
     let pre = seq(&phase(&doc, "Phase 1: Pre-Deployment"), "steps");
     let freeze = step(&pre, "Code Freeze");
-    assert_eq!(str_of(&freeze, "notes"), "Announce and enforce code freeze for the release branch/tag.");
+    assert_eq!(
+        str_of(&freeze, "notes"),
+        "Announce and enforce code freeze for the release branch/tag."
+    );
     assert!(flag(&freeze, "manual"));
     let testing = step(&pre, "Final Testing");
     assert_eq!(seq(&testing, "steps").len(), 4);
-    assert!(testing.get("manual").is_none() && testing.get("run").is_none(), "a group is neither");
+    assert!(
+        testing.get("manual").is_none() && testing.get("run").is_none(),
+        "a group is neither"
+    );
     assert!(str_of(&doc, "description").contains("**Deployment Target:** Production Environment"));
     let depths: Vec<usize> = import.steps.iter().take(3).map(|s| s.depth).collect();
     assert_eq!(depths, [0, 0, 1]);
@@ -268,10 +379,20 @@ fn edge_cases_fixture() {
     let import = import_markdown(&text);
     let doc = parse(&import);
     assert_eq!(doc["name"].as_str(), Some("Edge case release"));
-    assert_eq!(str_of(&doc, "description"), "Intro prose that mentions $${HOME} literally.");
+    assert_eq!(
+        str_of(&doc, "description"),
+        "Intro prose that mentions $${HOME} literally."
+    );
 
-    let names: Vec<String> = seq(&doc, "phases").iter().map(|p| str_of(p, "name").to_string()).collect();
-    assert_eq!(names, ["Empty parent › Prepare", "Reference", "Release"], "empty headings are not phases");
+    let names: Vec<String> = seq(&doc, "phases")
+        .iter()
+        .map(|p| str_of(p, "name").to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["Empty parent › Prepare", "Reference", "Release"],
+        "empty headings are not phases"
+    );
 
     let prepare = phase(&doc, "Empty parent › Prepare");
     assert_eq!(prepare["estimate"].as_str(), Some("45m"));
@@ -283,7 +404,10 @@ fn edge_cases_fixture() {
     assert_eq!(str_of(&second[1], "title"), "Second sibling, checked");
     let third = seq(&second[0], "steps");
     assert_eq!(str_of(&third[0], "title"), "Third level");
-    assert_eq!(str_of(&third[0], "notes"), "- plain note under the third level");
+    assert_eq!(
+        str_of(&third[0], "notes"),
+        "- plain note under the third level"
+    );
     assert!(flag(&third[0], "manual"));
 
     let copy = step(&steps, "Copy config");
@@ -302,8 +426,12 @@ fn edge_cases_fixture() {
     assert_eq!(str_of(&release[1], "notes"), "- mention the on-call");
     assert_eq!(str_of(&release[2], "title"), "Wait (about an hour)");
 
-    let checkbox: BTreeSet<usize> =
-        import.steps.iter().filter(|s| s.origin == Origin::Checkbox).map(|s| s.line).collect();
+    let checkbox: BTreeSet<usize> = import
+        .steps
+        .iter()
+        .filter(|s| s.origin == Origin::Checkbox)
+        .map(|s| s.line)
+        .collect();
     assert_eq!(checkbox, checkbox_lines(&text));
     let depths: Vec<usize> = import.steps.iter().map(|s| s.depth).collect();
     assert_eq!(depths, [0, 1, 2, 1, 0, 0, 0, 0, 0, 0]);
@@ -318,16 +446,36 @@ fn commands_fixture() {
     assert_eq!(deploy["estimate"].as_str(), Some("1h"));
     let steps = seq(&deploy, "steps");
     let titles: Vec<&str> = steps.iter().map(|s| str_of(s, "title")).collect();
-    assert_eq!(titles, ["Run: kubectl apply -f app.yaml", "Drain the old node", "Open a database shell", "Bundle uploaded"]);
-    assert_eq!(str_of(&steps[1], "run"), "kubectl drain node-1 --ignore-daemonsets\n");
+    assert_eq!(
+        titles,
+        [
+            "Run: kubectl apply -f app.yaml",
+            "Drain the old node",
+            "Open a database shell",
+            "Bundle uploaded"
+        ]
+    );
+    assert_eq!(
+        str_of(&steps[1], "run"),
+        "kubectl drain node-1 --ignore-daemonsets\n"
+    );
     assert_eq!(str_of(&steps[2], "run"), "psql -U app");
     assert!(flag(&steps[2], "interactive"));
     assert!(!flag(&steps[0], "confirm") && !flag(&steps[0], "interactive"));
     let notes = str_of(&deploy, "notes");
-    assert!(notes.contains("```yaml\nreplicas: 3\n```"), "other languages are notes");
-    assert!(notes.contains("Hello team,\nthe release is out."), "prose blocks are notes");
+    assert!(
+        notes.contains("```yaml\nreplicas: 3\n```"),
+        "other languages are notes"
+    );
+    assert!(
+        notes.contains("Hello team,\nthe release is out."),
+        "prose blocks are notes"
+    );
     assert!(notes.contains("- Frontend"));
-    assert!(!notes.contains("Bundle uploaded"), "a nested task is a step, not a note");
+    assert!(
+        !notes.contains("Bundle uploaded"),
+        "a nested task is a step, not a note"
+    );
 
     let restore = seq(&phase(&doc, "Emergency restore"), "steps");
     assert_eq!(restore.len(), 2);
@@ -335,10 +483,23 @@ fn commands_fixture() {
     assert_eq!(str_of(&restore[1], "run"), "redis-cli\n");
     assert!(flag(&restore[1], "interactive"));
 
+    let code_lines: Vec<usize> = import
+        .steps
+        .iter()
+        .filter(|s| s.origin == Origin::CodeBlock)
+        .map(|s| s.line)
+        .collect();
+    assert_eq!(code_lines, [5, 31, 35], "the opening fence's line");
     let s = import.summary;
     assert_eq!((s.phases, s.steps, s.runnable, s.manual), (2, 6, 5, 1));
-    assert_eq!((s.checkbox_steps, s.numbered_steps, s.code_steps), (3, 0, 3));
-    assert_eq!(s.to_string(), "imported 2 phases, 6 steps (3 from checkboxes, 0 numbered, 3 code blocks): 5 runnable, 1 manual");
+    assert_eq!(
+        (s.checkbox_steps, s.numbered_steps, s.code_steps),
+        (3, 0, 3)
+    );
+    assert_eq!(
+        s.to_string(),
+        "imported 2 phases, 6 steps (3 from checkboxes, 0 numbered, 3 code blocks): 5 runnable, 1 manual"
+    );
 }
 
 #[test]

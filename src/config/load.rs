@@ -226,7 +226,7 @@ fn decode_vars(dec: &mut Decoder, node: &Node, opts: &LoadOptions) -> Vec<Var> {
     out
 }
 
-fn apply_overrides(dec: &mut Decoder, root: &Node, vars: &mut Vec<Var>, opts: &LoadOptions) {
+fn apply_overrides(dec: &mut Decoder, root: &Node, vars: &mut [Var], opts: &LoadOptions) {
     for (name, value) in &opts.overrides {
         if let Some(var) = vars.iter_mut().find(|v| &v.name == name) {
             var.value = Some(value.clone());

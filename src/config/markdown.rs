@@ -149,6 +149,25 @@ mod tests {
     }
 
     #[test]
+    fn parent_heading_estimate_is_kept_in_the_first_subphase() {
+        let md =
+            "# T\n\n## Deploy (30 minutes)\n\n### Build\n\n- [ ] build\n\n### Ship\n\n- [ ] ship\n";
+        let import = import_markdown(md);
+        assert_eq!(import.summary.phases, 2);
+        assert!(import.yaml.contains(
+            "- name: Deploy › Build\n  notes: 'Estimate for the whole \"Deploy\" section: 30m'"
+        ));
+        assert_eq!(import.yaml.matches("Estimate for").count(), 1);
+    }
+
+    #[test]
+    fn crlf_input_imports_like_lf() {
+        let lf = "# T\n\n## A\n\nSome prose.\n\n- [ ] one: `make it`\n  - detail\n";
+        let crlf = lf.replace('\n', "\r\n");
+        assert_eq!(import_markdown(lf).yaml, import_markdown(&crlf).yaml);
+    }
+
+    #[test]
     fn minimal_document() {
         let import = import_markdown("- [ ] only step\n");
         assert_eq!(import.summary.steps, 1);

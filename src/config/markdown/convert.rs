@@ -113,6 +113,19 @@ impl Converter<'_> {
         }
     }
 
+    /// A block quote may still hold task items; they become steps, the rest stays a note.
+    fn note(&mut self, node: &Node) {
+        let mut taken = Vec::new();
+        for task in nested_tasks(node) {
+            let step = self.item_step(task, Origin::Checkbox);
+            self.section.steps.push(step);
+            taken.push(task.range.clone());
+        }
+        if let Some(text) = self.verbatim(&node.range, &taken) {
+            self.section.notes.push(text);
+        }
+    }
+
     fn heading(&mut self, level: u8, node: &Node) {
         self.flush();
         let (name, estimate) = split_estimate(&plain(&node.segs));
@@ -126,7 +139,10 @@ impl Converter<'_> {
             .map(|(_, n)| n.as_str())
             .filter(|n| !n.is_empty())
             .collect();
-        let path = path.join(PATH_SEPARATOR);
+        let path = match path.join(PATH_SEPARATOR) {
+            p if p.is_empty() => "Untitled section".to_string(),
+            p => p,
+        };
         self.carried
             .retain(|(parent, _)| path.starts_with(&format!("{parent}{PATH_SEPARATOR}")));
         self.section = Section {
@@ -187,12 +203,6 @@ impl Converter<'_> {
             .is_some_and(shell::is_risky_phase)
     }
 
-    fn note(&mut self, node: &Node) {
-        if let Some(text) = self.verbatim(&node.range, &[]) {
-            self.section.notes.push(text);
-        }
-    }
-
     /// Task items and numbered items are steps; plain bullets are notes, but any task
     /// items nested in them are still steps.
     fn list(&mut self, list: &Node, ordered: bool) {
@@ -244,11 +254,13 @@ impl Converter<'_> {
         let mut run = text.run;
         let mut interactive = false;
         // A lone command block under a leaf item is how that item gets done.
-        if run.is_none() && draft.steps.is_empty() && draft.code.len() == 1 {
-            if let Some((lang, block, _)) = draft.code.pop() {
-                interactive = shell::is_interactive(&block);
-                run = Some(shell::runnable(&lang, &block));
-            }
+        if run.is_none()
+            && draft.steps.is_empty()
+            && draft.code.len() == 1
+            && let Some((lang, block, _)) = draft.code.pop()
+        {
+            interactive = shell::is_interactive(&block);
+            run = Some(shell::runnable(&lang, &block));
         }
         for (_, _, range) in draft.code.drain(..) {
             draft.notes.extend(self.verbatim(&range, &[]));
@@ -265,10 +277,12 @@ impl Converter<'_> {
         let confirm = run
             .as_deref()
             .is_some_and(|cmd| self.risky_phase() || shell::is_risky_command(cmd));
-        let title = if text.title.is_empty() {
+        // "Verify the following:" introduces what sits below it; the colon adds nothing to a title.
+        let title = text.title.trim_end_matches(':').trim_end();
+        let title = if title.is_empty() {
             format!("Untitled item (line {line})")
         } else {
-            text.title
+            title.to_string()
         };
         Step {
             title,
@@ -285,21 +299,6 @@ impl Converter<'_> {
 
     fn item_child(&self, child: &Node, draft: &mut Draft) {
         match &child.kind {
-            Kind::List { .. } => {
-                let mut taken = Vec::new();
-                for sub in &child.children {
-                    let tasks = if sub.task.is_some() {
-                        vec![sub]
-                    } else {
-                        nested_tasks(sub)
-                    };
-                    for task in tasks {
-                        draft.steps.push(self.item_step(task, Origin::Checkbox));
-                        taken.push(task.range.clone());
-                    }
-                }
-                draft.notes.extend(self.verbatim(&child.range, &taken));
-            }
             Kind::Code { lang }
                 if shell::is_shell_lang(lang) && shell::looks_like_commands(&child.code) =>
             {
@@ -308,7 +307,14 @@ impl Converter<'_> {
                     .push((lang.clone(), child.code.clone(), child.range.clone()));
             }
             Kind::Rule => {}
-            _ => draft.notes.extend(self.verbatim(&child.range, &[])),
+            _ => {
+                let mut taken = Vec::new();
+                for task in nested_tasks(child) {
+                    draft.steps.push(self.item_step(task, Origin::Checkbox));
+                    taken.push(task.range.clone());
+                }
+                draft.notes.extend(self.verbatim(&child.range, &taken));
+            }
         }
     }
 
@@ -353,17 +359,13 @@ impl Converter<'_> {
 }
 
 /// Task items inside a plain item, however deep, not descending into the tasks found.
-fn nested_tasks(item: &Node) -> Vec<&Node> {
+fn nested_tasks(node: &Node) -> Vec<&Node> {
     let mut found = Vec::new();
-    for child in &item.children {
-        if let Kind::List { .. } = child.kind {
-            for sub in &child.children {
-                if sub.task.is_some() {
-                    found.push(sub);
-                } else {
-                    found.extend(nested_tasks(sub));
-                }
-            }
+    for child in &node.children {
+        if child.kind == Kind::Item && child.task.is_some() {
+            found.push(child);
+        } else {
+            found.extend(nested_tasks(child));
         }
     }
     found

@@ -1,0 +1,145 @@
+//! Process groups of running steps: signal escalation, leftover cleanup, terminal hand-over.
+
+use std::io::IsTerminal;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::libc;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, killpg};
+use nix::unistd::{Pid, getpgrp};
+use tokio::process::Child;
+use tokio::time::{sleep, timeout};
+
+use super::runner::Grace;
+
+/// How long leftovers get between SIGTERM and SIGKILL.
+const LEFTOVER_GRACE: Duration = Duration::from_millis(500);
+const POLL: Duration = Duration::from_millis(20);
+
+/// SIGINT, then SIGTERM, then SIGKILL to the whole group, each time waiting
+/// for the main child only: leftovers are `clean_group`'s job.
+pub(crate) async fn escalate(child: &mut Child, pgid: Pid, grace: Grace) -> Option<ExitStatus> {
+    for (signal, wait) in [
+        (Signal::SIGINT, grace.after_sigint),
+        (Signal::SIGTERM, grace.after_sigterm),
+    ] {
+        let _ = killpg(pgid, signal);
+        if let Ok(status) = timeout(wait, child.wait()).await {
+            return status.ok();
+        }
+    }
+    let _ = killpg(pgid, Signal::SIGKILL);
+    child.wait().await.ok()
+}
+
+/// Ends whatever the step left running in its group, so nothing outlives it.
+pub(crate) async fn clean_group(pgid: Pid) {
+    if !group_alive(pgid) {
+        return;
+    }
+    let _ = killpg(pgid, Signal::SIGTERM);
+    // A stopped process only acts on SIGTERM once continued.
+    let _ = killpg(pgid, Signal::SIGCONT);
+    if gone_within(pgid, LEFTOVER_GRACE).await {
+        return;
+    }
+    let _ = killpg(pgid, Signal::SIGKILL);
+    // SIGKILL is not instant; callers expect the group gone when we return.
+    gone_within(pgid, LEFTOVER_GRACE).await;
+}
+
+async fn gone_within(pgid: Pid, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        sleep(POLL).await;
+        if !group_alive(pgid) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Zombies do not count: under a PID 1 that never reaps (containers without an
+/// init) killed orphans stay zombies forever, yet they run nothing.
+fn group_alive(pgid: Pid) -> bool {
+    match killpg(pgid, None) {
+        Err(Errno::ESRCH) => false,
+        _ => live_member_in_proc(pgid).unwrap_or(true),
+    }
+}
+
+/// Scans procfs (memory only, so cheap enough to poll); `None` without /proc.
+fn live_member_in_proc(pgid: Pid) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp …`; comm may contain spaces and parens.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        if pgrp == Some(pgid.as_raw()) && state != Some("Z") {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// Kills the group if `run_step` is dropped mid-run, and gives the terminal
+/// back to shipdeck however the step ended.
+pub(crate) struct GroupGuard {
+    pub(crate) pgid: Pid,
+    pub(crate) terminal: Option<Pid>,
+    pub(crate) armed: bool,
+}
+
+impl GroupGuard {
+    pub(crate) fn release(&mut self) {
+        self.armed = false;
+        if let Some(ours) = self.terminal.take() {
+            set_foreground(ours);
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+        }
+        self.release();
+    }
+}
+
+/// An interactive step lives in its own group, so it must become the
+/// terminal's foreground group or its first read stops it with SIGTTIN.
+/// Returns shipdeck's own group, to restore later, if the hand-over happened.
+pub(crate) fn hand_terminal_to(pgid: Pid) -> Option<Pid> {
+    let ours = getpgrp();
+    // SAFETY: tcgetpgrp only reads the state of fd 0, which is always open.
+    if !std::io::stdin().is_terminal() || unsafe { libc::tcgetpgrp(0) } != ours.as_raw() {
+        return None;
+    }
+    set_foreground(pgid);
+    // The child may have been stopped by reading before the hand-over.
+    let _ = killpg(pgid, Signal::SIGCONT);
+    Some(ours)
+}
+
+/// tcsetpgrp from a background group raises SIGTTOU, which would stop
+/// shipdeck itself; blocking it on this thread makes the call just succeed.
+fn set_foreground(pgrp: Pid) {
+    let mut ttou = SigSet::empty();
+    ttou.add(Signal::SIGTTOU);
+    let Ok(old) = ttou.thread_swap_mask(SigmaskHow::SIG_BLOCK) else {
+        return;
+    };
+    // SAFETY: plain FFI call on fd 0 with a valid process group id.
+    unsafe { libc::tcsetpgrp(0, pgrp.as_raw()) };
+    let _ = old.thread_set_mask();
+}

@@ -189,6 +189,20 @@ impl<'a> Driver<'a> {
                 .line(state.glyph(), step, &format!("already {}", state.as_str()));
             return Ok(());
         }
+        if state == StepState::Interrupted
+            && let Some(left) = self.leftovers(step)
+        {
+            self.out.line(
+                StepState::Interrupted.glyph(),
+                step,
+                "its processes are still running",
+            );
+            self.out.error(&format!(
+                "step `{}` was cut off but its processes still run ({}). Wait for them, or stop them with `kill -TERM -- -{}`, then resume",
+                step.id, left.1.join(", "), left.0
+            ));
+            return Err(Stop::NeedsPerson);
+        }
         if state == StepState::Interrupted && !self.opts.rerun_interrupted {
             self.out.line(
                 StepState::Interrupted.glyph(),
@@ -227,6 +241,15 @@ impl<'a> Driver<'a> {
             return Ok(());
         }
         Err(Stop::Failed)
+    }
+
+    /// Live processes left by the last attempt of an interrupted step: (pgid, descriptions).
+    fn leftovers(&self, step: &Step) -> Option<(i32, Vec<String>)> {
+        let rec = self.session.state.steps.get(&step.id)?;
+        let last = rec.attempts.last()?;
+        let pgid = last.pgid?;
+        let left = crate::sources::pgroup::leftovers(pgid, last.started);
+        (!left.is_empty()).then_some((pgid, left))
     }
 
     fn manual(&mut self, step: &Step) -> Result<(), Stop> {
@@ -298,7 +321,7 @@ impl<'a> Driver<'a> {
         })?;
         self.out.line("▶", step, "");
         let log_path = step_log_path(self.session.journal_path(), &step.id, attempt);
-        let result = self.spawn(step, cmd, log_path).await;
+        let result = self.spawn(step, Some(attempt), cmd, log_path).await;
         let interrupted = self.interrupted.load(Ordering::SeqCst);
         let (outcome, message) = match &result.outcome {
             Outcome::Succeeded => (StepOutcome::Succeeded, None),
@@ -352,6 +375,7 @@ impl<'a> Driver<'a> {
     async fn spawn(
         &mut self,
         step: &Step,
+        attempt: Option<u32>,
         cmd: &str,
         log_path: std::path::PathBuf,
     ) -> runner::StepResult {
@@ -366,17 +390,42 @@ impl<'a> Driver<'a> {
             redact: self.session.secrets.clone(),
         };
         let (tx, mut rx) = mpsc::channel::<RunnerEvent>(256);
-        let verbose = self.opts.verbose;
-        let printer = tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                if let (true, RunnerEvent::Line { text, .. }) = (verbose, ev) {
-                    println!("  │ {text}");
+        let run = runner::run_step(spec, self.opts.grace, tx, self.abort_rx.clone());
+        tokio::pin!(run);
+        let mut events_open = true;
+        loop {
+            tokio::select! {
+                result = &mut run => {
+                    while let Ok(ev) = rx.try_recv() {
+                        self.on_runner_event(step, attempt, ev);
+                    }
+                    return result;
+                }
+                ev = rx.recv(), if events_open => match ev {
+                    Some(ev) => self.on_runner_event(step, attempt, ev),
+                    None => events_open = false,
+                },
+            }
+        }
+    }
+
+    /// `attempt` is `None` for rollbacks, whose processes are not the step's.
+    fn on_runner_event(&mut self, step: &Step, attempt: Option<u32>, ev: RunnerEvent) {
+        match ev {
+            RunnerEvent::Started { pid } => {
+                let Some(attempt) = attempt else { return };
+                let spawned = Event::StepSpawned {
+                    step: step.id.clone(),
+                    attempt,
+                    pgid: pid as i32,
+                };
+                if let Err(e) = self.session.record(spawned) {
+                    self.out.warn(&format!("cannot write the journal: {e}"));
                 }
             }
-        });
-        let result = runner::run_step(spec, self.opts.grace, tx, self.abort_rx.clone()).await;
-        let _ = printer.await;
-        result
+            RunnerEvent::Line { text, .. } if self.opts.verbose => println!("  │ {text}"),
+            RunnerEvent::Line { .. } => {}
+        }
     }
 
     /// A relative `cwd` is relative to the checklist's directory, wherever shipdeck is started.
@@ -417,7 +466,7 @@ impl<'a> Driver<'a> {
                 &format!("{}.rollback", step.id),
                 self.next_attempt(step),
             );
-            let result = self.spawn(step, cmd, log).await;
+            let result = self.spawn(step, None, cmd, log).await;
             let outcome = if matches!(result.outcome, Outcome::Succeeded) {
                 StepOutcome::Succeeded
             } else {

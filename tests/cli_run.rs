@@ -225,6 +225,36 @@ fn kill_9_mid_step_then_resume() {
     let v: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(v["outcome"], "unfinished");
 
+    // The killed run's step processes still run: a resume refuses to start it again.
+    let evs = events(&journal);
+    let pgid = evs
+        .iter()
+        .find(|e| e["event"] == "step_spawned" && e["step"] == "nap")
+        .and_then(|e| e["pgid"].as_i64())
+        .expect("the step's process group is journaled") as i32;
+    let out = run_in(
+        &runs,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--headless",
+            "--resume",
+            "--rerun-interrupted",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let se = text(&out.stderr);
+    assert!(
+        se.contains("still run") && se.contains(&format!("kill -TERM -- -{pgid}")),
+        "{se}"
+    );
+    assert!(se.contains("sleep"), "names the leftover processes: {se}");
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+
     // Without --rerun-interrupted the run stops at the interrupted step and says why.
     let out = run_in(
         &runs,

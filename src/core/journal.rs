@@ -120,6 +120,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// The step's process started; its process group id lets a resumed run find leftovers.
+    StepSpawned {
+        step: String,
+        attempt: u32,
+        pgid: i32,
+    },
     /// Written on resume for a step whose attempt never finished.
     StepInterrupted {
         step: String,
@@ -183,6 +189,7 @@ impl Entry {
             Event::RunStarted { .. }
                 | Event::RunResumed { .. }
                 | Event::StepStarted { .. }
+                | Event::StepSpawned { .. }
                 | Event::StepFinished { .. }
                 | Event::StepInterrupted { .. }
                 | Event::StepSkipped { .. }

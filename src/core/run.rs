@@ -73,6 +73,8 @@ pub struct Attempt {
     pub signal: Option<i32>,
     pub duration_ms: Option<u64>,
     pub message: Option<String>,
+    /// Process group of the attempt's command, once it started.
+    pub pgid: Option<i32>,
 }
 
 /// Who did something to a step, and when.
@@ -224,6 +226,7 @@ impl RunState {
                     signal: None,
                     duration_ms: None,
                     message: None,
+                    pgid: None,
                 });
             }
             Event::StepFinished {
@@ -250,6 +253,16 @@ impl RunState {
                     a.signal = *signal;
                     a.duration_ms = Some(*duration_ms);
                     a.message = message.clone();
+                }
+            }
+            Event::StepSpawned {
+                step,
+                attempt,
+                pgid,
+            } => {
+                let rec = self.steps.entry(step.clone()).or_default();
+                if let Some(a) = rec.attempts.iter_mut().rev().find(|a| a.n == *attempt) {
+                    a.pgid = Some(*pgid);
                 }
             }
             Event::StepInterrupted { step, attempt } => {

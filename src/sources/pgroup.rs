@@ -69,25 +69,68 @@ fn group_alive(pgid: Pid) -> bool {
     }
 }
 
+/// One process of a group, as procfs shows it.
+struct Member {
+    pid: i32,
+    zombie: bool,
+    /// Clock ticks after boot.
+    start_ticks: u64,
+    comm: String,
+}
+
 /// Scans procfs (memory only, so cheap enough to poll); `None` without /proc.
-fn live_member_in_proc(pgid: Pid) -> Option<bool> {
+fn members(pgid: i32) -> Option<Vec<Member>> {
     let entries = std::fs::read_dir("/proc").ok()?;
+    let mut out = Vec::new();
     for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
         // `pid (comm) state ppid pgrp …`; comm may contain spaces and parens.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
-        if pgrp == Some(pgid.as_raw()) && state != Some("Z") {
-            return Some(true);
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        if fields.get(2).and_then(|f| f.parse::<i32>().ok()) != Some(pgid) {
+            continue;
         }
+        out.push(Member {
+            pid,
+            zombie: fields.first() == Some(&"Z"),
+            start_ticks: fields.get(19).and_then(|f| f.parse().ok()).unwrap_or(0),
+            comm: stat[open + 1..close].to_string(),
+        });
     }
-    Some(false)
+    Some(out)
+}
+
+fn live_member_in_proc(pgid: Pid) -> Option<bool> {
+    Some(members(pgid.as_raw())?.iter().any(|m| !m.zombie))
+}
+
+/// Live processes of group `pgid` that started at or after `since` (so a recycled
+/// group id is not mistaken for a step's), as `pid comm` descriptions.
+pub fn leftovers(pgid: i32, since: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let Some(list) = members(pgid) else {
+        return Vec::new();
+    };
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<i64>().ok())
+    });
+    // SAFETY: sysconf only reads a system constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    list.into_iter()
+        .filter(|m| !m.zombie)
+        .filter(|m| match boot {
+            Some(boot) => boot + (m.start_ticks / ticks) as i64 >= since.timestamp() - 1,
+            None => true,
+        })
+        .map(|m| format!("{} {}", m.pid, m.comm))
+        .collect()
 }
 
 /// Kills the group if `run_step` is dropped mid-run, and gives the terminal

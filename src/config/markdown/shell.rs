@@ -87,10 +87,17 @@ pub(super) fn runnable(lang: &str, block: &str) -> String {
 
 /// `Run: <first command line>`, cut to fit a narrow checklist pane.
 pub(super) fn code_title(block: &str) -> String {
-    let first = block
+    let commands: Vec<&str> = block
         .lines()
         .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    // A bare `cd dir` says where, not what: name the block after what runs there.
+    let first = commands
+        .iter()
+        .find(|l| !(l.starts_with("cd ") && !l.contains("&&")))
+        .or(commands.first())
+        .copied()
         .unwrap_or("commands");
     let first = first.strip_prefix("$ ").unwrap_or(first);
     let first = first.trim_end_matches('\\').trim_end();
@@ -235,6 +242,11 @@ mod tests {
             code_title("kubectl run m --rm -i --tty \\\n"),
             "Run: kubectl run m --rm -i --tty"
         );
+        assert_eq!(
+            code_title("# Backend\ncd app/backend\ndocker build -t b .\n"),
+            "Run: docker build -t b ."
+        );
+        assert_eq!(code_title("cd app\n"), "Run: cd app");
         let long = code_title(&"x".repeat(100));
         assert_eq!(long.chars().count(), 60);
         assert!(long.ends_with('…'));

@@ -95,7 +95,7 @@ pub(super) fn code_title(block: &str) -> String {
     // A bare `cd dir` says where, not what: name the block after what runs there.
     let first = commands
         .iter()
-        .find(|l| !(l.starts_with("cd ") && !l.contains("&&")))
+        .find(|l| !l.starts_with("cd ") || l.contains("&&"))
         .or(commands.first())
         .copied()
         .unwrap_or("commands");

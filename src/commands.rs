@@ -22,35 +22,78 @@ fn print_diags(diags: &[Diagnostic]) {
     }
 }
 
+/// What `check` found in one input.
+enum Checked {
+    Checklist(Checklist),
+    Layout(crate::config::layout::Layout),
+}
+
+fn check_one(
+    name: &str,
+    path: Option<&Path>,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<Checked, Vec<Diagnostic>> {
+    use crate::config::layout::{load_layout, looks_like_layout};
+    if path.is_some_and(is_markdown) {
+        let import = crate::config::markdown::import_markdown(text);
+        return load_checklist(&import.yaml, &format!("{name} (imported)"), opts)
+            .map(Checked::Checklist);
+    }
+    if looks_like_layout(text) {
+        return load_layout(text, name).map(Checked::Layout);
+    }
+    load_checklist(text, name, opts).map(Checked::Checklist)
+}
+
+/// `check`: checklists (YAML or Markdown) and layouts; all errors of all files, exit 2 if any.
 pub fn check(files: &[std::path::PathBuf], vars: &[(String, String)]) -> i32 {
     let opts = LoadOptions {
         overrides: vars.to_vec(),
         require_env: false,
     };
     let mut errors = 0;
+    let mut stdin_read = false;
     for file in files {
-        let result = if file.as_os_str() == "-" {
+        let (name, text) = if file.as_os_str() == "-" {
             let mut text = String::new();
-            match std::io::stdin().read_to_string(&mut text) {
-                Ok(_) => load_checklist(&text, "<stdin>", &opts),
+            if stdin_read {
+                eprintln!("<stdin>: `-` is given twice; standard input can be read once");
+                errors += 1;
+                continue;
+            }
+            stdin_read = true;
+            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+                eprintln!("<stdin>:1:1: cannot read: {e}");
+                errors += 1;
+                continue;
+            }
+            ("<stdin>".to_string(), text)
+        } else {
+            let name = file.display().to_string();
+            match std::fs::read(file) {
+                Ok(bytes) => (name, String::from_utf8_lossy(&bytes).into_owned()),
                 Err(e) => {
-                    eprintln!("<stdin>: cannot read: {e}");
+                    eprintln!(
+                        "{name}:1:1: cannot read the file: {e}\n  hint: check the path and its permissions"
+                    );
                     errors += 1;
                     continue;
                 }
             }
-        } else {
-            load_any(file, &opts).map(|l| l.checklist)
         };
-        match result {
-            Ok(c) => {
+        let path = (file.as_os_str() != "-").then_some(file.as_path());
+        match check_one(&name, path, &text, &opts) {
+            Ok(Checked::Checklist(c)) => {
                 let steps = c.flat_steps().len();
                 println!(
-                    "{}: ok — {} ({} phases, {steps} steps)",
-                    file.display(),
+                    "{name}: ok — {} ({} phases, {steps} steps)",
                     c.name,
                     c.phases.len()
                 );
+            }
+            Ok(Checked::Layout(l)) => {
+                println!("{name}: ok — layout {} ({} panes)", l.name, l.panes().len())
             }
             Err(diags) => {
                 print_diags(&diags);

@@ -9,3 +9,4 @@ pub mod journal_io;
 pub mod paths;
 pub mod session;
 pub mod sources;
+pub mod ui;

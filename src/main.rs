@@ -6,6 +6,16 @@ use shipdeck::commands;
 
 fn main() {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_)) {
+        // Printing commands end quietly when the reader goes away (`shipdeck runs | head`).
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
+        let _ = unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+        };
+    }
     let code = match &cli.command {
         Command::Check { files, vars } => commands::check(files, vars),
         Command::Import { markdown, output } => commands::import(markdown, output.as_deref()),

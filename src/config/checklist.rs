@@ -110,6 +110,7 @@ pub struct Probe {
     pub insecure: bool,
     pub slo: Option<Slo>,
     pub pos: Pos,
+    pub name_pos: Pos,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +120,7 @@ pub struct RollbackRule {
     pub p95_ms: Option<u64>,
     pub for_: Duration,
     pub pos: Pos,
+    pub probe_pos: Pos,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +186,8 @@ pub enum WaitKind {
 pub struct Wait {
     pub kind: WaitKind,
     pub timeout: Option<Duration>,
+    /// Where the waited-for target or probe is named.
+    pub pos: Pos,
 }
 
 impl Wait {
@@ -234,6 +238,9 @@ pub struct Step {
     pub notes: Option<String>,
     pub steps: Vec<Step>,
     pub pos: Pos,
+    /// Positions of `id` and of each gate probe name, for diagnostics.
+    pub id_pos: Pos,
+    pub gate_pos: Vec<Pos>,
 }
 
 impl Step {

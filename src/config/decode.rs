@@ -11,6 +11,8 @@ pub struct Decoder {
     pub diags: Diags,
     /// Variable name -> value; `None` when the value is not known (checking without its env var).
     pub vars: BTreeMap<String, Option<String>>,
+    /// The source text, to point at `${VAR}`s exactly (block scalars, escapes, later lines).
+    pub source: String,
 }
 
 impl Decoder {
@@ -18,6 +20,7 @@ impl Decoder {
         Decoder {
             diags: Diags::new(file),
             vars: BTreeMap::new(),
+            source: String::new(),
         }
     }
 
@@ -80,7 +83,7 @@ impl Decoder {
                 self.error(
                     node.pos,
                     format!("`{field}` must be text, found {}", node.kind_name()),
-                    "",
+                    format!("write `{field}: some text` (quote it if it starts with a special character)"),
                 );
                 None
             }
@@ -166,29 +169,39 @@ impl Decoder {
             return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i..];
-            if let Some(tail) = after.strip_prefix("$${") {
+        let mut i = 0;
+        while let Some(found) = text[i..].find('$') {
+            let at = i + found;
+            out.push_str(&text[i..at]);
+            let after = &text[at..];
+            if after.starts_with("$${") {
                 out.push_str("${");
-                rest = tail;
+                i = at + 3;
                 continue;
             }
             let Some(body) = after.strip_prefix("${") else {
                 out.push('$');
-                rest = &after[1..];
+                i = at + 1;
                 continue;
             };
             let Some(end) = body.find('}') else {
+                let pos = self.source_pos(node, text, at, after);
+                self.error(
+                    pos,
+                    format!(
+                        "unclosed `{}`",
+                        after.split_whitespace().next().unwrap_or(after)
+                    ),
+                    "write `${NAME}`, or `$${` for a literal `${`",
+                );
                 out.push_str(after);
-                rest = "";
-                break;
+                return out;
             };
             let name = &body[..end];
+            let token = &after[..end + 3];
             match self.vars.get(name) {
                 Some(Some(value)) => out.push_str(value),
-                Some(None) => out.push_str(&after[..end + 3]),
+                Some(None) => out.push_str(token),
                 None => {
                     let names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
                     let hint = match suggest(name, &names) {
@@ -197,16 +210,53 @@ impl Decoder {
                             "define it under `vars:` or pass --var {name}=VALUE (write $${{ for a literal ${{)"
                         ),
                     };
-                    let pos = offset_pos(node, text, i);
-                    self.error(pos, format!("undefined variable `${{{name}}}`"), hint);
-                    out.push_str(&after[..end + 3]);
+                    let pos = self.source_pos(node, text, at, token);
+                    self.error(pos, format!("undefined variable `{token}`"), hint);
+                    out.push_str(token);
                 }
             }
-            rest = &body[end + 1..];
+            i = at + end + 3;
         }
-        out.push_str(rest);
+        out.push_str(&text[i..]);
         out
     }
+
+    /// Where the `token` found at byte `at` of a scalar's text stands in the source: the same
+    /// occurrence of it, searched from the scalar's position (exact whatever the quoting).
+    fn source_pos(&self, node: &Node, text: &str, at: usize, token: &str) -> Pos {
+        let nth = text[..at].matches(token).count();
+        let start = byte_index(&self.source, node.pos);
+        let found = self
+            .source
+            .get(start..)
+            .and_then(|rest| rest.match_indices(token).nth(nth))
+            .map(|(i, _)| start + i);
+        match found {
+            Some(idx) => pos_of(&self.source, idx),
+            None => offset_pos(node, text, at),
+        }
+    }
+}
+
+fn byte_index(source: &str, pos: Pos) -> usize {
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(pos.line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let line = source.get(line_start..).unwrap_or("");
+    line_start
+        + line
+            .char_indices()
+            .nth(pos.col.saturating_sub(1))
+            .map_or(line.len(), |(i, _)| i)
+}
+
+fn pos_of(source: &str, idx: usize) -> Pos {
+    let before = &source[..idx];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Pos::new(line, col)
 }
 
 /// Best-effort position of byte `offset` of a scalar's text: exact for one-line plain scalars.

@@ -56,6 +56,7 @@ pub fn load_checklist(
     opts: &LoadOptions,
 ) -> Result<Checklist, Vec<Diagnostic>> {
     let mut dec = Decoder::new(file);
+    dec.source = text.to_string();
     let root = match yaml::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -98,11 +99,22 @@ fn decode_checklist(dec: &mut Decoder, root: &Node, opts: &LoadOptions) -> Check
         c.vars = decode_vars(dec, vars, opts);
     }
     apply_overrides(dec, root, &mut c.vars, opts);
-    dec.vars = c
-        .vars
-        .iter()
-        .map(|v| (v.name.clone(), v.value.clone()))
-        .collect();
+    // A var's value may use the vars defined above it.
+    let var_nodes = root.get("vars").and_then(Node::as_map).unwrap_or(&[]);
+    for var in &mut c.vars {
+        let overridden = opts.overrides.iter().any(|(n, _)| *n == var.name);
+        let node = var_nodes
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(var.name.as_str()))
+            .map(|(_, v)| v);
+        let node = node.map(|n| n.get("value").or(n.get("default")).unwrap_or(n));
+        if let (None, false, Some(value), Some(node)) =
+            (&var.from_env, overridden, var.value.clone(), node)
+        {
+            var.value = Some(dec.expand(&value, node));
+        }
+        dec.vars.insert(var.name.clone(), var.value.clone());
+    }
 
     let mut phases_node = None;
     for (k, v) in dec.fields(root, "the checklist", TOP_FIELDS) {
@@ -126,12 +138,18 @@ fn decode_checklist(dec: &mut Decoder, root: &Node, opts: &LoadOptions) -> Check
             _ => {}
         }
     }
-    if c.name.trim().is_empty() && root.get("name").is_none() {
-        dec.error(
+    match root.get("name") {
+        None => dec.error(
             root.pos,
             "the checklist has no `name`",
             "add `name: Web release` at the top",
-        );
+        ),
+        Some(n) if c.name.trim().is_empty() && n.as_str().is_some() && !n.is_null() => dec.error(
+            n.pos,
+            "the checklist `name` is empty",
+            "name the release, e.g. `name: Web release`",
+        ),
+        _ => {}
     }
     match phases_node {
         None => dec.error(
@@ -142,6 +160,13 @@ fn decode_checklist(dec: &mut Decoder, root: &Node, opts: &LoadOptions) -> Check
         Some(node) => {
             for p in seq(dec, node, "phases") {
                 c.phases.push(decode_phase(dec, p));
+            }
+            if c.phases.is_empty() && (node.is_null() || node.as_seq().is_some()) {
+                dec.error(
+                    node.pos,
+                    "`phases` is empty",
+                    "add at least one phase with steps",
+                );
             }
         }
     }
@@ -174,9 +199,17 @@ fn decode_vars(dec: &mut Decoder, node: &Node, opts: &LoadOptions) -> Vec<Var> {
         );
         return Vec::new();
     };
-    let mut out = Vec::new();
+    let mut out: Vec<Var> = Vec::new();
     for (k, v) in entries {
         let Some(name) = k.as_str() else { continue };
+        if let Some(first) = out.iter().find(|o| o.name == name) {
+            dec.error(
+                k.pos,
+                format!("var `{name}` is defined twice"),
+                format!("first defined at line {}; keep one", first.pos.line),
+            );
+            continue;
+        }
         if !is_var_name(name) {
             dec.error(
                 k.pos,
@@ -314,11 +347,14 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
         notes: None,
         steps: Vec::new(),
         pos: node.pos,
+        id_pos: node.pos,
+        gate_pos: Vec::new(),
     };
     let (mut run, mut action, mut manual) = (None, None, None);
     for (k, v) in dec.fields(node, "step", STEP_FIELDS) {
         match k.as_str().unwrap_or("") {
             "id" => {
+                s.id_pos = v.pos;
                 if let Some(id) = dec.string(v, "id") {
                     if !is_step_id(&id) {
                         dec.error(v.pos, format!("step id `{id}` is not usable"), "ids are letters, digits, `-`, `_` and `.`, not starting with `.` or `-`");
@@ -333,7 +369,16 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
             "wait" => s.wait = dec.wait(v),
             "confirm" => s.confirm = dec.boolean(v, "confirm"),
             "interactive" => s.interactive = dec.boolean(v, "interactive"),
-            "timeout" => s.timeout = dec.duration(v, "timeout"),
+            "timeout" => {
+                s.timeout = dec.duration(v, "timeout");
+                if s.timeout.is_some_and(|t| t.is_zero()) {
+                    dec.error(
+                        v.pos,
+                        "a `timeout` of zero would stop the step at once",
+                        "give it time, e.g. `timeout: 10m`, or leave it out",
+                    );
+                }
+            }
             "estimate" => s.estimate = dec.duration(v, "estimate"),
             "rollback" => s.rollback = dec.string(v, "rollback"),
             "env" => s.env = decode_env(dec, v),
@@ -344,11 +389,15 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
             "gate" => {
                 for (gk, gv) in dec.fields(v, "gate", &["probes"]) {
                     if gk.as_str() == Some("probes") {
-                        s.gate = dec
-                            .string_list(gv, "probes")
-                            .into_iter()
-                            .map(|(p, _)| p)
-                            .collect();
+                        let list = dec.string_list(gv, "probes");
+                        if list.is_empty() {
+                            dec.error(
+                                gv.pos,
+                                "the gate names no probes",
+                                "e.g. `gate: { probes: [web] }`, or remove `gate`",
+                            );
+                        }
+                        (s.gate, s.gate_pos) = list.into_iter().unzip();
                     }
                 }
             }
@@ -365,12 +414,18 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
     if node.as_map().is_none() {
         return s;
     }
-    if s.title.trim().is_empty() {
-        dec.error(
+    match node.get("title") {
+        None => dec.error(
             node.pos,
             "step has no `title`",
             "every step needs a `title:` that says what it does",
-        );
+        ),
+        Some(t) if t.as_str().is_some() && !t.is_null() && s.title.trim().is_empty() => dec.error(
+            t.pos,
+            "the step `title` is empty",
+            "say what the step does, e.g. `title: Run migrations`",
+        ),
+        _ => {}
     }
     let given: Vec<(&str, Pos)> = [
         ("run", run.as_ref().map(|r| r.1)),
@@ -407,8 +462,11 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
         }
     };
     if s.interactive && !matches!(s.kind, StepKind::Run(_)) {
+        let at = node
+            .as_map()
+            .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("interactive")));
         dec.error(
-            node.pos,
+            at.map_or(node.pos, |(k, _)| k.pos),
             "`interactive` applies only to a `run` step",
             "remove `interactive: true`",
         );
@@ -425,9 +483,17 @@ fn decode_env(dec: &mut Decoder, node: &Node) -> Vec<(String, String)> {
         );
         return Vec::new();
     };
-    let mut out = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     for (k, v) in entries {
         let name = k.as_str().unwrap_or("");
+        if out.iter().any(|(n, _)| n == name) {
+            dec.error(
+                k.pos,
+                format!("env `{name}` is set twice"),
+                "keep one of them",
+            );
+            continue;
+        }
         if !is_var_name(name) {
             dec.error(
                 k.pos,
@@ -485,12 +551,12 @@ fn assign_ids(dec: &mut Decoder, phases: &mut [Phase]) {
         }
         if let Some(first) = explicit.get(&s.id) {
             dec.error(
-                s.pos,
+                s.id_pos,
                 format!("duplicate step id `{}`", s.id),
                 format!("first used at line {}; ids must be unique", first.line),
             );
         } else {
-            explicit.insert(s.id.clone(), s.pos);
+            explicit.insert(s.id.clone(), s.id_pos);
         }
     });
     let mut used: BTreeMap<String, ()> = explicit.keys().map(|k| (k.clone(), ())).collect();
@@ -527,7 +593,7 @@ fn check_references(dec: &mut Decoder, c: &Checklist) {
     for (i, p) in c.probes.iter().enumerate() {
         if names[..i].contains(&p.name.as_str()) && !p.name.is_empty() {
             dec.error(
-                p.pos,
+                p.name_pos,
                 format!("duplicate probe name `{}`", p.name),
                 "probe names must be unique",
             );
@@ -545,28 +611,24 @@ fn check_references(dec: &mut Decoder, c: &Checklist) {
         dec.error(pos, format!("unknown probe `{name}` in {what}"), hint);
     };
     for r in &c.rollback_when {
-        unknown(dec, &r.probe, r.pos, "rollback_when");
+        unknown(dec, &r.probe, r.probe_pos, "rollback_when");
     }
     for f in c.flat_steps() {
         if let Some(Wait {
             kind: WaitKind::Probe { name, .. },
+            pos,
             ..
         }) = &f.step.wait
         {
             unknown(
                 dec,
                 name,
-                f.step.pos,
+                *pos,
                 &format!("the wait of step `{}`", f.step.id),
             );
         }
-        for g in &f.step.gate {
-            unknown(
-                dec,
-                g,
-                f.step.pos,
-                &format!("the gate of step `{}`", f.step.id),
-            );
+        for (g, pos) in f.step.gate.iter().zip(&f.step.gate_pos) {
+            unknown(dec, g, *pos, &format!("the gate of step `{}`", f.step.id));
         }
     }
 }

@@ -3,6 +3,8 @@
 pub mod checklist;
 pub mod decode;
 pub mod diag;
+pub mod keymap;
+pub mod layout;
 pub mod load;
 pub mod markdown;
 pub mod parts;

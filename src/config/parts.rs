@@ -156,10 +156,14 @@ impl Decoder {
             insecure: false,
             slo: None,
             pos: node.pos,
+            name_pos: node.pos,
         };
         for (k, v) in entries {
             match k.as_str().unwrap_or("") {
-                "name" => p.name = self.string(v, "name").unwrap_or_default(),
+                "name" => {
+                    p.name = self.string(v, "name").unwrap_or_default();
+                    p.name_pos = v.pos;
+                }
                 "url" => {
                     p.url = self.string(v, "url").unwrap_or_default();
                     if !p.url.starts_with("http://") && !p.url.starts_with("https://") {
@@ -314,10 +318,14 @@ impl Decoder {
             p95_ms: None,
             for_: Duration::ZERO,
             pos: node.pos,
+            probe_pos: node.pos,
         };
         for (k, v) in entries {
             match k.as_str().unwrap_or("") {
-                "probe" => r.probe = self.string(v, "probe").unwrap_or_default(),
+                "probe" => {
+                    r.probe = self.string(v, "probe").unwrap_or_default();
+                    r.probe_pos = v.pos;
+                }
                 "error_rate" => r.error_rate = self.percent(v, "error_rate"),
                 "p95_ms" => r.p95_ms = self.unsigned(v, "p95_ms"),
                 "for" => r.for_ = self.duration(v, "for").unwrap_or_default(),
@@ -332,7 +340,10 @@ impl Decoder {
             );
             return None;
         }
-        if r.error_rate.is_none() && r.p95_ms.is_none() && node.as_map().is_some() {
+        if node.get("error_rate").is_none()
+            && node.get("p95_ms").is_none()
+            && node.as_map().is_some()
+        {
             self.error(
                 node.pos,
                 "rollback rule has no threshold",
@@ -481,6 +492,10 @@ impl Decoder {
             },
             _ => WaitKind::PodsReady(self.string(value, "pods_ready")?),
         };
-        Some(Wait { kind, timeout })
+        Some(Wait {
+            kind,
+            timeout,
+            pos: value.pos,
+        })
     }
 }

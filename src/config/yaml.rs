@@ -99,7 +99,14 @@ impl Builder {
                 Value::Seq(items) => items.push(node),
                 Value::Map(entries) => match key.take() {
                     None => *key = Some(node),
-                    Some(k) => entries.push((k, node)),
+                    Some(k) => {
+                        let mut node = node;
+                        // An empty value is marked at the next token; point at its key instead.
+                        if node.is_null() && node.as_str() == Some("") {
+                            node.pos = k.pos;
+                        }
+                        entries.push((k, node))
+                    }
                 },
                 Value::Scalar { .. } => {}
             },
@@ -188,7 +195,7 @@ impl MarkedEventReceiver for Builder {
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, false) {
+    if let Err(e) = parser.load(&mut builder, true) {
         return Err(SyntaxError {
             pos: pos(e.marker()),
             message: e.info().to_string(),
@@ -224,6 +231,21 @@ mod tests {
     fn syntax_error_has_position() {
         let e = parse("name: [a, b\nx: 1\n").unwrap_err();
         assert!(e.pos.line >= 1, "{e:?}");
+    }
+
+    #[test]
+    fn second_document_is_an_error() {
+        let e = parse("name: a\n---\nname: b\n").unwrap_err();
+        assert_eq!(e.pos, Pos::new(2, 1));
+    }
+
+    #[test]
+    fn empty_value_points_at_its_key() {
+        let n = parse("a:\n  title:\n  run: x\n").unwrap();
+        assert_eq!(
+            n.get("a").unwrap().get("title").unwrap().pos,
+            Pos::new(2, 3)
+        );
     }
 
     #[test]

@@ -1,0 +1,41 @@
+//! What `update` asks the executor to do; the only way the core reaches the world.
+
+use super::journal::Entry;
+
+/// A step's command as the runner needs it (variables already expanded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub command: String,
+    pub shell: String,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<String>,
+    pub timeout: Option<std::time::Duration>,
+    pub interactive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Append to the journal (the model already applied it).
+    Journal(Entry),
+    RunStep {
+        step: String,
+        attempt: u32,
+        command: Command,
+    },
+    RunRollback {
+        step: String,
+        attempt: u32,
+        command: Command,
+    },
+    /// Escalate SIGINT → SIGTERM → SIGKILL on the running step's process group.
+    Abort {
+        step: String,
+    },
+    LoadLog {
+        step: String,
+        attempt: u32,
+    },
+    Quit {
+        code: i32,
+    },
+}

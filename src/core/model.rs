@@ -1,0 +1,247 @@
+//! The whole state of the cockpit, `now` included. Only `update` changes it.
+
+use super::run::RunState;
+use crate::config::checklist::{Checklist, Step};
+use crate::config::keymap::Keymap;
+use crate::config::layout::PaneId;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// Output lines kept per step in memory (the full output is in the step's log file).
+pub const OUTPUT_CAP: usize = 5_000;
+
+/// A line of the checklist pane.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    Phase(usize),
+    Step {
+        id: String,
+        depth: usize,
+        phase: usize,
+    },
+}
+
+/// The step whose process is running now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Running {
+    pub step: String,
+    pub attempt: u32,
+    pub since: DateTime<Utc>,
+    pub pgid: Option<i32>,
+    /// Abort was asked for; the escalation is under way.
+    pub aborting: bool,
+    /// This is the step's rollback command, not the step.
+    pub rollback: bool,
+}
+
+/// Output of one step's latest attempt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Output {
+    pub attempt: u32,
+    pub lines: VecDeque<String>,
+    /// Lines dropped from the front to stay within [`OUTPUT_CAP`].
+    pub dropped: usize,
+}
+
+impl Output {
+    pub fn push(&mut self, line: String) {
+        if self.lines.len() == OUTPUT_CAP {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back(line);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmWhat {
+    Run,
+    Rollback,
+    QuitWhileRunning,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputWhat {
+    SkipReason,
+    Comment,
+    SignOffName,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    Help,
+    Confirm {
+        step: String,
+        what: ConfirmWhat,
+    },
+    Input {
+        step: String,
+        what: InputWhat,
+        text: String,
+    },
+}
+
+/// Who pressed what last, for the header (pair reviewers watch it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastAction {
+    pub what: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+    pub until: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuitState {
+    /// Waiting for the running step to end after an abort.
+    AfterAbort {
+        interrupted: bool,
+    },
+    Now {
+        interrupted: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub now: DateTime<Utc>,
+    pub checklist: Arc<Checklist>,
+    pub rows: Vec<Row>,
+    pub run: RunState,
+    pub run_id: String,
+    /// `user@host` of the driver (this process).
+    pub driver: String,
+    pub layout_name: String,
+    pub panes: Vec<PaneId>,
+    pub focus: usize,
+    pub zoom: bool,
+    /// Index into `rows`, always a `Row::Step`.
+    pub selected: usize,
+    pub running: Option<Running>,
+    pub outputs: BTreeMap<String, Output>,
+    /// Lines scrolled up from the tail in the output pane; 0 with `follow` shows the tail.
+    pub output_scroll: usize,
+    pub follow: bool,
+    pub details_scroll: u16,
+    pub modal: Option<Modal>,
+    pub last_action: Option<LastAction>,
+    pub flash: Option<Flash>,
+    pub quit: Option<QuitState>,
+    pub keymap: Keymap,
+    pub secrets: Vec<String>,
+    /// Rows that fit in the checklist pane (set by the renderer via `Msg::Resize`), for paging.
+    pub page: usize,
+    pub size: (u16, u16),
+    pub dirty: bool,
+}
+
+impl Model {
+    pub fn new(
+        checklist: Arc<Checklist>,
+        run: RunState,
+        driver: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let rows = rows_of(&checklist);
+        let mut m = Model {
+            now,
+            run_id: run.run_id.clone(),
+            checklist,
+            rows,
+            run,
+            driver,
+            layout_name: "default".into(),
+            panes: vec![PaneId::Checklist, PaneId::Output, PaneId::Details],
+            focus: 0,
+            zoom: false,
+            selected: 0,
+            running: None,
+            outputs: BTreeMap::new(),
+            output_scroll: 0,
+            follow: true,
+            details_scroll: 0,
+            modal: None,
+            last_action: None,
+            flash: None,
+            quit: None,
+            keymap: Keymap::default(),
+            secrets: Vec::new(),
+            page: 10,
+            size: (80, 24),
+            dirty: true,
+        };
+        m.selected = m.first_open_row();
+        m
+    }
+
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.checklist.step(id)
+    }
+
+    pub fn selected_id(&self) -> Option<&str> {
+        match self.rows.get(self.selected)? {
+            Row::Step { id, .. } => Some(id),
+            Row::Phase(_) => None,
+        }
+    }
+
+    pub fn selected_step(&self) -> Option<&Step> {
+        self.step(self.selected_id()?)
+    }
+
+    pub fn focused(&self) -> PaneId {
+        self.panes
+            .get(self.focus)
+            .copied()
+            .unwrap_or(PaneId::Checklist)
+    }
+
+    /// The step whose output the output pane shows: the running one, else the selected one.
+    pub fn output_step(&self) -> Option<&str> {
+        self.running
+            .as_ref()
+            .map(|r| r.step.as_str())
+            .or(self.selected_id())
+    }
+
+    /// The first step row that is not done yet (or the last row when all are).
+    pub fn first_open_row(&self) -> usize {
+        let open = self.rows.iter().position(|r| match r {
+            Row::Step { id, .. } => {
+                let leaf = self.step(id).is_some_and(|s| s.steps.is_empty());
+                leaf && !self.run.state_of(id).is_done()
+            }
+            Row::Phase(_) => false,
+        });
+        open.or_else(|| {
+            self.rows
+                .iter()
+                .rposition(|r| matches!(r, Row::Step { .. }))
+        })
+        .unwrap_or(0)
+    }
+}
+
+/// Phase headers followed by their steps, depth first.
+pub fn rows_of(c: &Checklist) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut last_phase = usize::MAX;
+    for f in c.flat_steps() {
+        if f.phase != last_phase {
+            rows.push(Row::Phase(f.phase));
+            last_phase = f.phase;
+        }
+        rows.push(Row::Step {
+            id: f.step.id.clone(),
+            depth: f.depth,
+            phase: f.phase,
+        });
+    }
+    rows
+}

@@ -1,0 +1,3 @@
+//! Rendering only: draws the model; no IO.
+
+pub mod layout;

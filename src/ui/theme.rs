@@ -1,0 +1,114 @@
+//! Colours and text styles; with `NO_COLOR` only bold, dim and reverse (glyphs carry the meaning).
+
+use crate::core::run::StepState;
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Theme { color: true }
+    }
+}
+
+impl Theme {
+    /// Colour unless `NO_COLOR` is set to something non-empty (<https://no-color.org>).
+    pub fn from_env() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Theme { color: !no_color }
+    }
+
+    fn pick(&self, color: Style, plain: Style) -> Style {
+        if self.color { color } else { plain }
+    }
+
+    fn fg(&self, c: Color) -> Style {
+        self.pick(Style::new().fg(c), Style::new())
+    }
+
+    pub fn ok(&self) -> Style {
+        self.fg(Color::Green)
+    }
+
+    pub fn failed(&self) -> Style {
+        self.pick(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+    }
+
+    pub fn running(&self) -> Style {
+        self.pick(Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+    }
+
+    pub fn manual(&self) -> Style {
+        self.fg(Color::Magenta)
+    }
+
+    /// Things to look at but not alarming: interrupted steps, overruns, insecure probes.
+    pub fn warn(&self) -> Style {
+        self.pick(Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+    }
+
+    pub fn muted(&self) -> Style {
+        self.pick(Style::new().fg(Color::DarkGray), Style::new().add_modifier(Modifier::DIM))
+    }
+
+    pub fn bold(&self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+
+    /// Commands and `code` spans.
+    pub fn code(&self) -> Style {
+        self.fg(Color::LightBlue)
+    }
+
+    /// Key names in the footer and help.
+    pub fn key(&self) -> Style {
+        self.pick(Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+    }
+
+    pub fn border(&self, focused: bool) -> Style {
+        match (focused, self.color) {
+            (true, true) => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            (true, false) => Style::new().add_modifier(Modifier::BOLD),
+            (false, true) => Style::new().fg(Color::DarkGray),
+            (false, false) => Style::new(),
+        }
+    }
+
+    /// The selected checklist row: reverse video in the focused pane, underlined elsewhere.
+    pub fn selected(&self, focused: bool) -> Style {
+        match (focused, self.color) {
+            (true, true) => Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD),
+            (true, false) => Style::new().add_modifier(Modifier::REVERSED),
+            (false, _) => Style::new().add_modifier(Modifier::UNDERLINED),
+        }
+    }
+
+    pub fn header(&self) -> Style {
+        self.pick(Style::new().bg(Color::Blue).fg(Color::White), Style::new().add_modifier(Modifier::REVERSED))
+    }
+
+    pub fn flash(&self, error: bool) -> Style {
+        match (error, self.color) {
+            (true, true) => Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD),
+            (true, false) => Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            (false, true) => Style::new().fg(Color::Black).bg(Color::Cyan),
+            (false, false) => Style::new().add_modifier(Modifier::REVERSED),
+        }
+    }
+
+    /// The style of a step's glyph and state words.
+    pub fn state(&self, s: StepState) -> Style {
+        match s {
+            StepState::Pending => Style::new(),
+            StepState::Running => self.running(),
+            StepState::Succeeded => self.ok(),
+            StepState::ManualDone => self.ok(),
+            StepState::Failed | StepState::TimedOut | StepState::Aborted => self.failed(),
+            StepState::Skipped => self.muted(),
+            StepState::Interrupted => self.warn(),
+        }
+    }
+}

@@ -6,7 +6,7 @@ use shipdeck::commands;
 
 fn main() {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Run(_)) {
+    if !matches!(&cli.command, Command::Run(a) if !a.dry_run) {
         // Printing commands end quietly when the reader goes away (`shipdeck runs | head`).
         // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
         let _ = unsafe {

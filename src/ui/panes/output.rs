@@ -40,9 +40,9 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     let end = len - m.output_scroll.min(len);
     let mut lines: Vec<Line> = Vec::with_capacity(height);
     let mut start = end.saturating_sub(height);
-    if start == 0 && out.dropped > 0 && end >= height {
-        // Scrolled to the very top of what is kept: say that earlier lines are in the log file.
-        start = 1;
+    if start == 0 && out.dropped > 0 {
+        // At the top of what is kept: say that earlier lines are only in the step's log file.
+        start = end.saturating_sub(height - 1);
         let note = format!("… {} earlier lines are in the step's log file", out.dropped);
         lines.push(Line::styled(fit(&note, width), t.muted()));
     }

@@ -24,7 +24,7 @@ fn print_diags(diags: &[Diagnostic]) {
 
 /// What `check` found in one input.
 enum Checked {
-    Checklist(Checklist),
+    Checklist(Box<Checklist>),
     Layout(crate::config::layout::Layout),
 }
 
@@ -38,12 +38,12 @@ fn check_one(
     if path.is_some_and(is_markdown) {
         let import = crate::config::markdown::import_markdown(text);
         return load_checklist(&import.yaml, &format!("{name} (imported)"), opts)
-            .map(Checked::Checklist);
+            .map(|c| Checked::Checklist(Box::new(c)));
     }
     if looks_like_layout(text) {
         return load_layout(text, name).map(Checked::Layout);
     }
-    load_checklist(text, name, opts).map(Checked::Checklist)
+    load_checklist(text, name, opts).map(|c| Checked::Checklist(Box::new(c)))
 }
 
 /// `check`: checklists (YAML or Markdown) and layouts; all errors of all files, exit 2 if any.

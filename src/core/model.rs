@@ -59,6 +59,8 @@ pub enum ConfirmWhat {
     Run,
     Rollback,
     QuitWhileRunning,
+    /// Re-run (`r`) or mark done (`d`) a step cut off by a crash.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

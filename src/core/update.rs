@@ -174,6 +174,27 @@ fn on_key(m: &mut Model, key: Key, fx: &mut Vec<Effect>) {
 fn on_modal_key(m: &mut Model, modal: Modal, key: Key, fx: &mut Vec<Effect>) {
     match modal {
         Modal::Help => {}
+        Modal::Confirm {
+            step,
+            what: ConfirmWhat::Interrupted,
+        } => match key.code {
+            KeyCode::Char('r') => start(m, &step, true, fx),
+            KeyCode::Char('d') => {
+                let by = m.driver.clone();
+                record(
+                    m,
+                    Event::ManualDone {
+                        step: step.clone(),
+                        by,
+                    },
+                    fx,
+                );
+                act(m, format!("marked {step} done"));
+                advance(m);
+                after_process(m, fx);
+            }
+            _ => flash(m, "cancelled", false),
+        },
         Modal::Confirm { step, what } => {
             if key.code != KeyCode::Char('y') && key.code != KeyCode::Char('Y') {
                 flash(m, "cancelled", false);
@@ -183,6 +204,7 @@ fn on_modal_key(m: &mut Model, modal: Modal, key: Key, fx: &mut Vec<Effect>) {
                 ConfirmWhat::Run => start(m, &step, true, fx),
                 ConfirmWhat::Rollback => start_rollback(m, &step, fx),
                 ConfirmWhat::QuitWhileRunning => quit(m, false, fx),
+                ConfirmWhat::Interrupted => {}
             }
         }
         Modal::Input {
@@ -551,6 +573,13 @@ fn start(m: &mut Model, id: &str, confirmed: bool, fx: &mut Vec<Effect>) {
             act(m, format!("ticked {id}"));
             advance(m);
             return after_process(m, fx);
+        }
+        // Cut off when the last run died: it may have half-happened, so a person decides.
+        _ if state == StepState::Interrupted && !confirmed => {
+            return m.modal = Some(Modal::Confirm {
+                step: id.to_string(),
+                what: ConfirmWhat::Interrupted,
+            });
         }
         _ if state.is_done()
             && !confirmed

@@ -2,3 +2,4 @@
 
 pub mod pgroup;
 pub mod runner;
+pub mod terminal;

@@ -1,0 +1,158 @@
+//! The app loop, the only owner of the model: receive → update → execute → draw when dirty.
+
+use crate::config::layout::Layout;
+use crate::core::model::Model;
+use crate::core::msg::{Msg, SignalKind};
+use crate::core::update::update;
+use crate::exec::{Executor, Next, finished};
+use crate::sources::runner::{self, RunnerEvent};
+use crate::tui::{Tui, install_panic_hook};
+use crate::ui::theme::Theme;
+use chrono::Utc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// At most 30 frames a second.
+const FRAME: Duration = Duration::from_millis(33);
+/// Messages handled before the screen gets a chance to catch up.
+const BATCH: usize = 256;
+
+pub struct App {
+    pub model: Model,
+    pub layout: Layout,
+    pub theme: Theme,
+    pub exec: Executor,
+    pub rx: mpsc::Receiver<Msg>,
+    pub tx: mpsc::Sender<Msg>,
+}
+
+/// Runs the cockpit until the user quits or a signal ends it; returns the exit code.
+pub async fn run(mut app: App) -> std::io::Result<i32> {
+    install_panic_hook(crate::exec::on_panic);
+    let mut tui = Tui::enter()?;
+    let (pause_tx, pause_rx) = watch::channel(false);
+    tokio::spawn(crate::sources::terminal::run(app.tx.clone(), pause_rx));
+    spawn_signals(app.tx.clone());
+    spawn_clock(app.tx.clone());
+    let panic_key = std::env::var("SHIPDECK_TEST_PANIC_KEY")
+        .ok()
+        .and_then(|k| k.chars().next());
+    if let Ok(size) = tui.terminal.size() {
+        update(&mut app.model, Msg::Resize(size.width, size.height));
+    }
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        if app.model.dirty {
+            let wait = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+            if wait.is_zero() {
+                draw(&mut tui, &mut app);
+                last_draw = Some(Instant::now());
+            }
+        }
+        let first = if app.model.dirty {
+            let wait = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+            match tokio::time::timeout(wait, app.rx.recv()).await {
+                Ok(m) => m,
+                Err(_) => continue,
+            }
+        } else {
+            app.rx.recv().await
+        };
+        let Some(first) = first else { return Ok(1) };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match app.rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        update(&mut app.model, Msg::Tick(Utc::now()));
+        for msg in batch {
+            if let (Some(k), Msg::Key(key)) = (panic_key, &msg)
+                && key.code == crate::core::keys::KeyCode::Char(k)
+            {
+                panic!("test panic requested with SHIPDECK_TEST_PANIC_KEY");
+            }
+            for effect in update(&mut app.model, msg) {
+                match app.exec.apply(effect) {
+                    Next::Continue => {}
+                    Next::Quit(code) => {
+                        drop(tui);
+                        return Ok(code);
+                    }
+                    Next::Interactive(spec, step, attempt) => {
+                        let _ = pause_tx.send(true);
+                        tui.suspend();
+                        println!(
+                            "\n── {step}: {} (the cockpit comes back when it ends)\n",
+                            spec.command.lines().next().unwrap_or("")
+                        );
+                        let result = run_interactive(spec, &app).await;
+                        let _ = tui.resume();
+                        let _ = pause_tx.send(false);
+                        let done = finished(&result);
+                        let _ = app.tx.try_send(Msg::StepDone {
+                            step,
+                            attempt,
+                            done,
+                        });
+                        app.model.dirty = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn draw(tui: &mut Tui, app: &mut App) {
+    let (model, layout, theme) = (&app.model, &app.layout, &app.theme);
+    // A vanished terminal (SIGHUP) makes drawing fail; the signal path ends the run cleanly.
+    let _ = tui
+        .terminal
+        .draw(|f| crate::ui::render(f, model, layout, theme));
+    app.model.dirty = false;
+}
+
+async fn run_interactive(spec: runner::StepSpec, app: &App) -> runner::StepResult {
+    let (ev_tx, mut ev_rx) = mpsc::channel::<RunnerEvent>(16);
+    let (_abort_tx, abort_rx) = watch::channel(false);
+    let drain = tokio::spawn(async move { while ev_rx.recv().await.is_some() {} });
+    let result = runner::run_step(spec, app.exec.grace, ev_tx, abort_rx).await;
+    let _ = drain.await;
+    result
+}
+
+fn spawn_signals(tx: mpsc::Sender<Msg>) {
+    use tokio::signal::unix::{SignalKind as K, signal};
+    for (kind, msg) in [
+        (K::terminate(), SignalKind::Terminate),
+        (K::hangup(), SignalKind::Hangup),
+        (K::interrupt(), SignalKind::Interrupt),
+    ] {
+        let tx = tx.clone();
+        let Ok(mut stream) = signal(kind) else {
+            continue;
+        };
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(Msg::Signal(msg)).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// The 1 s clock: the only thing that redraws an idle screen.
+fn spawn_clock(tx: mpsc::Sender<Msg>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if tx.send(Msg::Tick(Utc::now())).await.is_err() {
+                break;
+            }
+        }
+    });
+}

@@ -1,0 +1,102 @@
+//! `shipdeck run` with a screen: resolve layout and keymap up front, then hand over to the app.
+
+use crate::app::{self, App};
+use crate::cli::RunArgs;
+use crate::config::diag::Diagnostic;
+use crate::config::keymap::Keymap;
+use crate::config::layout::{Layout, resolve_layout};
+use crate::core::model::Model;
+use crate::exec::Executor;
+use crate::session::{Loaded, Session};
+use crate::ui::theme::Theme;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub struct Prepared {
+    pub layout: Layout,
+    pub keymap: Keymap,
+}
+
+/// Where `--layout NAME` looks for `layouts/NAME.yaml`: here, beside the checklist, and above it.
+fn search_dirs(checklist: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from(".")];
+    if let Some(dir) = checklist.parent().filter(|d| !d.as_os_str().is_empty()) {
+        dirs.push(dir.to_path_buf());
+        if let Some(up) = dir.parent() {
+            dirs.push(up.to_path_buf());
+        }
+    }
+    dirs
+}
+
+pub fn prepare(loaded: &Loaded, args: &RunArgs) -> Result<Prepared, Vec<Diagnostic>> {
+    let layout = resolve_layout(args.layout.as_deref(), &search_dirs(&loaded.path));
+    let keymap_path = args.keymap.clone().or_else(|| {
+        let home = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(home.join("shipdeck/keymap.yaml")).filter(|p| p.is_file())
+    });
+    let keymap = match keymap_path {
+        None => Ok(Keymap::default()),
+        Some(p) => match std::fs::read_to_string(&p) {
+            Ok(text) => Keymap::load(&text, &p.display().to_string()),
+            Err(e) => Err(vec![Diagnostic {
+                file: p.display().to_string(),
+                pos: crate::config::diag::Pos::new(1, 1),
+                message: format!("cannot read the keymap: {e}"),
+                hint: Some("check the path given to --keymap".into()),
+            }]),
+        },
+    };
+    match (layout, keymap) {
+        (Ok(layout), Ok(keymap)) => Ok(Prepared { layout, keymap }),
+        (l, k) => Err(l.err().into_iter().chain(k.err()).flatten().collect()),
+    }
+}
+
+pub async fn run(loaded: &Loaded, session: Session, prepared: Prepared) -> i32 {
+    let (tx, rx) = mpsc::channel(1024);
+    let mut model = Model::new(
+        Arc::new(loaded.checklist.clone()),
+        session.state.clone(),
+        session.by.clone(),
+        chrono::Utc::now(),
+    );
+    model.panes = prepared.layout.panes();
+    model.layout_name = prepared.layout.name.clone();
+    model.keymap = prepared.keymap;
+    model.secrets = session.secrets.clone();
+    let base_dir = loaded
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let exec = Executor::new(session.journal, tx.clone(), session.secrets, base_dir);
+    let run_id = model.run_id.clone();
+    let app = App {
+        model,
+        layout: prepared.layout,
+        theme: Theme::from_env(),
+        exec,
+        rx,
+        tx,
+    };
+    match app::run(app).await {
+        Ok(code) => {
+            eprintln!(
+                "shipdeck: run {run_id} — resume with `shipdeck run {} --resume {run_id}`, record with `shipdeck report {run_id}`",
+                loaded.path.display()
+            );
+            code
+        }
+        Err(e) => {
+            crate::tui::restore();
+            eprintln!(
+                "shipdeck: the cockpit needs a terminal ({e}); use --headless to run without one"
+            );
+            crate::headless::EXIT_USAGE
+        }
+    }
+}

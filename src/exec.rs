@@ -1,0 +1,261 @@
+//! Carries out the core's effects: journal appends, step processes, aborts, log reads.
+
+use crate::core::effect::{Command, Effect};
+use crate::core::journal::{Entry, Event, StepOutcome};
+use crate::core::model::OUTPUT_CAP;
+use crate::core::msg::{Finished, Msg};
+use crate::journal_io::JournalWriter;
+use crate::paths::step_log_path;
+use crate::sources::runner::{self, Grace, Outcome, RunnerEvent, StepResult, StepSpec};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tokio::sync::{mpsc, watch};
+
+/// What the panic hook needs to leave a truthful journal and no orphan behind.
+#[derive(Debug, Clone, Default)]
+pub struct Crash {
+    pub journal: Option<PathBuf>,
+    /// (step, attempt, process group) of the step running now.
+    pub running: Option<(String, u32, Option<i32>)>,
+}
+
+pub static CRASH: Mutex<Crash> = Mutex::new(Crash {
+    journal: None,
+    running: None,
+});
+
+/// Called from the panic hook: kill the running step's group and record how the run ended.
+pub fn on_panic() {
+    let Ok(crash) = CRASH.lock() else { return };
+    let Some(path) = &crash.journal else { return };
+    let Ok(mut journal) = JournalWriter::open_append(path) else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    if let Some((step, attempt, pgid)) = &crash.running {
+        if let Some(pgid) = pgid {
+            let group = nix::unistd::Pid::from_raw(*pgid);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
+        let event = Event::StepFinished {
+            step: step.clone(),
+            attempt: *attempt,
+            outcome: StepOutcome::Interrupted,
+            exit_code: None,
+            signal: None,
+            duration_ms: 0,
+            message: Some("shipdeck crashed (panic) while the step ran".into()),
+        };
+        let _ = journal.append(&Entry::new(now, event));
+    }
+    let end = Event::RunFinished {
+        outcome: crate::core::journal::RunOutcome::Aborted,
+        duration_ms: 0,
+    };
+    let _ = journal.append(&Entry::new(now, end));
+}
+
+pub struct Executor {
+    pub journal: JournalWriter,
+    tx: mpsc::Sender<Msg>,
+    aborts: HashMap<String, watch::Sender<bool>>,
+    secrets: Vec<String>,
+    /// Relative `cwd`s are relative to the checklist's directory.
+    base_dir: PathBuf,
+    pub grace: Grace,
+}
+
+/// What the app loop must do itself after an effect.
+pub enum Next {
+    Continue,
+    /// An interactive step needs the real terminal: the app suspends the screen and runs it.
+    Interactive(StepSpec, String, u32),
+    Quit(i32),
+}
+
+impl Executor {
+    pub fn new(
+        journal: JournalWriter,
+        tx: mpsc::Sender<Msg>,
+        secrets: Vec<String>,
+        base_dir: PathBuf,
+    ) -> Self {
+        if let Ok(mut c) = CRASH.lock() {
+            c.journal = Some(journal.path().to_path_buf());
+        }
+        Executor {
+            journal,
+            tx,
+            aborts: HashMap::new(),
+            secrets,
+            base_dir,
+            grace: Grace::default(),
+        }
+    }
+
+    pub fn apply(&mut self, effect: Effect) -> Next {
+        match effect {
+            Effect::Journal(entry) => {
+                self.track(&entry);
+                if let Err(e) = self.journal.append(&entry) {
+                    let _ = self.tx.try_send(Msg::JournalFailed(e.to_string()));
+                }
+            }
+            Effect::RunStep {
+                step,
+                attempt,
+                command,
+            } => {
+                let spec = self.spec(&step, &step, attempt, &command);
+                if command.interactive {
+                    return Next::Interactive(spec, step, attempt);
+                }
+                self.spawn(step, attempt, spec, false);
+            }
+            Effect::RunRollback {
+                step,
+                attempt,
+                command,
+            } => {
+                let spec = self.spec(&step, &format!("{step}.rollback"), attempt, &command);
+                self.spawn(step, attempt, spec, true);
+            }
+            Effect::Abort { step } => {
+                if let Some(tx) = self.aborts.get(&step) {
+                    let _ = tx.send(true);
+                }
+            }
+            Effect::LoadLog { step, attempt } => {
+                let path = step_log_path(self.journal.path(), &step, attempt);
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let lines = tail_lines(&path, OUTPUT_CAP);
+                    let _ = tx.blocking_send(Msg::LogLoaded {
+                        step,
+                        attempt,
+                        lines,
+                    });
+                });
+            }
+            Effect::Quit { code } => return Next::Quit(code),
+        }
+        Next::Continue
+    }
+
+    /// Keeps the crash record in step with the journal.
+    fn track(&self, entry: &Entry) {
+        let Ok(mut c) = CRASH.lock() else { return };
+        match &entry.event {
+            Event::StepStarted { step, attempt, .. } => {
+                c.running = Some((step.clone(), *attempt, None))
+            }
+            Event::StepSpawned { pgid, .. } => {
+                if let Some(r) = c.running.as_mut() {
+                    r.2 = Some(*pgid);
+                }
+            }
+            Event::StepFinished { .. } => c.running = None,
+            _ => {}
+        }
+    }
+
+    fn spec(&self, step: &str, log_name: &str, attempt: u32, c: &Command) -> StepSpec {
+        let _ = step;
+        StepSpec {
+            command: c.command.clone(),
+            shell: c.shell.clone(),
+            env: c.env.clone(),
+            cwd: c.cwd.as_ref().map(|d| {
+                let p = Path::new(d);
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    self.base_dir.join(p)
+                }
+            }),
+            timeout: c.timeout,
+            log_path: step_log_path(self.journal.path(), log_name, attempt),
+            interactive: c.interactive,
+            redact: self.secrets.clone(),
+        }
+    }
+
+    fn spawn(&mut self, step: String, attempt: u32, spec: StepSpec, rollback: bool) {
+        let (abort_tx, abort_rx) = watch::channel(false);
+        self.aborts.insert(step.clone(), abort_tx);
+        let tx = self.tx.clone();
+        let grace = self.grace;
+        tokio::spawn(async move {
+            let (ev_tx, mut ev_rx) = mpsc::channel::<RunnerEvent>(256);
+            let forward = {
+                let (tx, step) = (tx.clone(), step.clone());
+                tokio::spawn(async move {
+                    while let Some(ev) = ev_rx.recv().await {
+                        let msg = match ev {
+                            RunnerEvent::Started { pid } if !rollback => Msg::StepSpawned {
+                                step: step.clone(),
+                                attempt,
+                                pgid: pid as i32,
+                            },
+                            RunnerEvent::Started { .. } => continue,
+                            RunnerEvent::Line { text, .. } => Msg::StepLine {
+                                step: step.clone(),
+                                attempt: if rollback { u32::MAX } else { attempt },
+                                line: text,
+                            },
+                        };
+                        if tx.send(msg).await.is_err() {
+                            break;
+                        }
+                    }
+                })
+            };
+            let result = runner::run_step(spec, grace, ev_tx, abort_rx).await;
+            let _ = forward.await;
+            let done = finished(&result);
+            let msg = if rollback {
+                Msg::RollbackDone { step, done }
+            } else {
+                Msg::StepDone {
+                    step,
+                    attempt,
+                    done,
+                }
+            };
+            let _ = tx.send(msg).await;
+        });
+    }
+}
+
+pub fn finished(r: &StepResult) -> Finished {
+    let (outcome, message) = match &r.outcome {
+        Outcome::Succeeded => (StepOutcome::Succeeded, None),
+        Outcome::Failed => (StepOutcome::Failed, None),
+        Outcome::TimedOut => (StepOutcome::TimedOut, Some("timed out".to_string())),
+        Outcome::Aborted => (StepOutcome::Aborted, None),
+        Outcome::SpawnFailed(m) => (StepOutcome::Failed, Some(m.clone())),
+    };
+    Finished {
+        outcome,
+        exit_code: r.exit_code,
+        signal: r.signal,
+        duration_ms: r.duration.as_millis() as u64,
+        message,
+    }
+}
+
+/// The last `cap` lines of a log file (empty when it is missing).
+fn tail_lines(path: &Path, cap: usize) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(cap)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}

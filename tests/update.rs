@@ -1,0 +1,500 @@
+//! The pure cockpit core: key presses and process events in, journal events and effects out.
+
+use chrono::{DateTime, TimeZone, Utc};
+use shipdeck::config::load::{LoadOptions, load_checklist};
+use shipdeck::core::effect::Effect;
+use shipdeck::core::journal::{Entry, Event, RunOutcome, StepOutcome};
+use shipdeck::core::keys::{Key, KeyCode};
+use shipdeck::core::model::{ConfirmWhat, Modal, Model, QuitState};
+use shipdeck::core::msg::{Finished, Msg, SignalKind};
+use shipdeck::core::run::{RunState, StepState};
+use shipdeck::core::update::{NO_CLUSTER, update};
+use std::sync::Arc;
+
+const LIST: &str = r#"
+name: Core test
+phases:
+  - name: One
+    steps:
+      - { id: build, title: Build, run: make }
+      - { id: danger, title: Drop cache, run: "redis-cli flushall", confirm: true }
+      - { id: look, title: Look at graphs, manual: true }
+      - { id: qa, title: QA approved, manual: true, signoff: true }
+      - { id: roll, title: Roll out, action: { restart: deployment/web } }
+      - { id: last, title: Last, run: "true", rollback: "echo undo" }
+"#;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
+}
+
+fn model_with(entries: &[Entry]) -> Model {
+    let c = load_checklist(LIST, "t.yaml", &LoadOptions::default()).unwrap();
+    let mut run = RunState::replay(entries);
+    run.run_id = "R1".into();
+    Model::new(Arc::new(c), run, "ana@box".into(), t0())
+}
+
+fn key(m: &mut Model, k: Key) -> Vec<Effect> {
+    update(m, Msg::Key(k))
+}
+
+fn ch(m: &mut Model, c: char) -> Vec<Effect> {
+    key(m, Key::ch(c))
+}
+
+fn enter(m: &mut Model) -> Vec<Effect> {
+    key(m, Key::plain(KeyCode::Enter))
+}
+
+fn typed(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        ch(m, c);
+    }
+}
+
+fn events(fx: &[Effect]) -> Vec<Event> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Journal(entry) => Some(entry.event.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn done(outcome: StepOutcome, code: Option<i32>) -> Finished {
+    Finished {
+        outcome,
+        exit_code: code,
+        signal: None,
+        duration_ms: 1200,
+        message: None,
+    }
+}
+
+fn select(m: &mut Model, id: &str) {
+    m.selected = m
+        .rows
+        .iter()
+        .position(|r| matches!(r, shipdeck::core::model::Row::Step { id: i, .. } if i == id))
+        .unwrap();
+}
+
+#[test]
+fn enter_runs_the_selected_step_and_success_moves_on() {
+    let mut m = model_with(&[]);
+    assert_eq!(m.selected_id(), Some("build"));
+    let fx = enter(&mut m);
+    assert!(
+        matches!(&events(&fx)[0], Event::StepStarted { step, attempt: 1, by, .. } if step == "build" && by == "ana@box")
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::RunStep { step, attempt: 1, command } if step == "build" && command.command == "make")));
+    assert_eq!(m.running.as_ref().unwrap().step, "build");
+    // One step at a time.
+    ch(&mut m, 'j');
+    assert!(events(&enter(&mut m)).is_empty());
+    assert!(
+        m.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("one step at a time")
+    );
+    update(
+        &mut m,
+        Msg::StepLine {
+            step: "build".into(),
+            attempt: 1,
+            line: "compiling".into(),
+        },
+    );
+    assert_eq!(m.outputs["build"].lines, ["compiling"]);
+    let fx = update(
+        &mut m,
+        Msg::StepDone {
+            step: "build".into(),
+            attempt: 1,
+            done: done(StepOutcome::Succeeded, Some(0)),
+        },
+    );
+    assert!(matches!(
+        &events(&fx)[0],
+        Event::StepFinished {
+            outcome: StepOutcome::Succeeded,
+            exit_code: Some(0),
+            ..
+        }
+    ));
+    assert!(m.running.is_none());
+    assert_eq!(m.run.state_of("build"), StepState::Succeeded);
+    assert_eq!(m.last_action.as_ref().unwrap().what, "started build");
+}
+
+#[test]
+fn failure_then_retry_is_a_second_attempt() {
+    let mut m = model_with(&[]);
+    enter(&mut m);
+    update(
+        &mut m,
+        Msg::StepDone {
+            step: "build".into(),
+            attempt: 1,
+            done: done(StepOutcome::Failed, Some(2)),
+        },
+    );
+    assert_eq!(m.run.state_of("build"), StepState::Failed);
+    assert_eq!(
+        m.selected_id(),
+        Some("build"),
+        "a failure keeps the selection"
+    );
+    assert!(m.flash.as_ref().unwrap().text.contains("exit 2"));
+    let fx = ch(&mut m, 'r');
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { attempt: 2, .. }))
+    );
+}
+
+#[test]
+fn confirm_steps_ask_and_default_to_no() {
+    let mut m = model_with(&[]);
+    select(&mut m, "danger");
+    assert!(events(&enter(&mut m)).is_empty());
+    assert_eq!(
+        m.modal,
+        Some(Modal::Confirm {
+            step: "danger".into(),
+            what: ConfirmWhat::Run
+        })
+    );
+    assert!(events(&ch(&mut m, 'n')).is_empty());
+    assert!(m.modal.is_none() && m.running.is_none());
+    enter(&mut m);
+    let fx = ch(&mut m, 'y');
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { step, .. } if step == "danger"))
+    );
+}
+
+#[test]
+fn manual_steps_tick_and_signoff_needs_another_person() {
+    let mut m = model_with(&[]);
+    select(&mut m, "look");
+    let ev = events(&enter(&mut m));
+    assert!(matches!(&ev[0], Event::ManualDone { step, by } if step == "look" && by == "ana@box"));
+    assert_eq!(m.selected_id(), Some("qa"));
+    assert!(
+        events(&enter(&mut m)).is_empty(),
+        "no tick without a sign-off"
+    );
+    assert!(m.flash.as_ref().unwrap().text.contains("sign-off"));
+    ch(&mut m, 'S');
+    typed(&mut m, "bo@desk");
+    let ev = events(&enter(&mut m));
+    assert!(matches!(&ev[0], Event::SignedOff { step, by } if step == "qa" && by == "bo@desk"));
+    let ev = events(&enter(&mut m));
+    assert!(matches!(&ev[0], Event::ManualDone { step, .. } if step == "qa"));
+}
+
+#[test]
+fn skip_needs_a_reason_and_records_it() {
+    let mut m = model_with(&[]);
+    ch(&mut m, 's');
+    assert!(events(&enter(&mut m)).is_empty());
+    assert!(m.flash.as_ref().unwrap().text.contains("needs a reason"));
+    ch(&mut m, 's');
+    typed(&mut m, "built by CI");
+    key(&mut m, Key::plain(KeyCode::Backspace));
+    let ev = events(&enter(&mut m));
+    assert!(
+        matches!(&ev[0], Event::StepSkipped { step, reason, .. } if step == "build" && reason == "built by C")
+    );
+    assert_eq!(m.run.state_of("build"), StepState::Skipped);
+}
+
+#[test]
+fn cluster_steps_fail_plainly() {
+    let mut m = model_with(&[]);
+    select(&mut m, "roll");
+    let ev = events(&enter(&mut m));
+    assert_eq!(ev.len(), 2);
+    assert!(
+        matches!(&ev[1], Event::StepFinished { outcome: StepOutcome::Failed, message: Some(msg), .. } if msg == NO_CLUSTER)
+    );
+    assert!(m.running.is_none());
+}
+
+#[test]
+fn abort_and_quit_while_running() {
+    let mut m = model_with(&[]);
+    enter(&mut m);
+    let fx = ch(&mut m, 'x');
+    assert!(fx.contains(&Effect::Abort {
+        step: "build".into()
+    }));
+    let fx = ch(&mut m, 'q');
+    assert!(fx.is_empty());
+    assert!(matches!(
+        m.modal,
+        Some(Modal::Confirm {
+            what: ConfirmWhat::QuitWhileRunning,
+            ..
+        })
+    ));
+    let fx = ch(&mut m, 'y');
+    assert!(fx.contains(&Effect::Abort {
+        step: "build".into()
+    }));
+    assert_eq!(m.quit, Some(QuitState::AfterAbort { interrupted: false }));
+    let fx = update(
+        &mut m,
+        Msg::StepDone {
+            step: "build".into(),
+            attempt: 1,
+            done: done(StepOutcome::Aborted, None),
+        },
+    );
+    assert!(matches!(
+        &events(&fx)[0],
+        Event::StepFinished {
+            outcome: StepOutcome::Aborted,
+            ..
+        }
+    ));
+    assert!(fx.contains(&Effect::Quit { code: 1 }));
+}
+
+#[test]
+fn sigterm_interrupts_the_running_step_and_exits_3() {
+    let mut m = model_with(&[]);
+    enter(&mut m);
+    let fx = update(&mut m, Msg::Signal(SignalKind::Terminate));
+    assert!(fx.contains(&Effect::Abort {
+        step: "build".into()
+    }));
+    let fx = update(
+        &mut m,
+        Msg::StepDone {
+            step: "build".into(),
+            attempt: 1,
+            done: done(StepOutcome::Aborted, None),
+        },
+    );
+    let ev = events(&fx);
+    assert!(matches!(
+        &ev[0],
+        Event::StepFinished {
+            outcome: StepOutcome::Interrupted,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &ev[1],
+        Event::RunFinished {
+            outcome: RunOutcome::Interrupted,
+            ..
+        }
+    ));
+    assert!(fx.contains(&Effect::Quit { code: 3 }));
+}
+
+#[test]
+fn quit_when_idle_and_finishing_the_run() {
+    let mut m = model_with(&[]);
+    let fx = ch(&mut m, 'q');
+    assert_eq!(
+        fx,
+        vec![Effect::Quit { code: 1 }],
+        "unfinished run: exit 1, nothing recorded"
+    );
+    let entries: Vec<Entry> = ["build", "danger", "look", "roll"]
+        .iter()
+        .map(|s| {
+            Entry::new(
+                t0(),
+                Event::StepSkipped {
+                    step: s.to_string(),
+                    reason: "n/a".into(),
+                    by: "ana@box".into(),
+                },
+            )
+        })
+        .chain([
+            Entry::new(
+                t0(),
+                Event::SignedOff {
+                    step: "qa".into(),
+                    by: "bo@desk".into(),
+                },
+            ),
+            Entry::new(
+                t0(),
+                Event::ManualDone {
+                    step: "qa".into(),
+                    by: "ana@box".into(),
+                },
+            ),
+        ])
+        .collect();
+    let mut m = model_with(&entries);
+    assert_eq!(
+        m.selected_id(),
+        Some("last"),
+        "opens on the first open step"
+    );
+    enter(&mut m);
+    let fx = update(
+        &mut m,
+        Msg::StepDone {
+            step: "last".into(),
+            attempt: 1,
+            done: done(StepOutcome::Succeeded, Some(0)),
+        },
+    );
+    assert!(matches!(
+        events(&fx).last(),
+        Some(Event::RunFinished {
+            outcome: RunOutcome::Succeeded,
+            ..
+        })
+    ));
+    assert_eq!(ch(&mut m, 'q'), vec![Effect::Quit { code: 0 }]);
+}
+
+#[test]
+fn interrupted_steps_ask_to_rerun_or_mark_done() {
+    let entries = vec![
+        Entry::new(
+            t0(),
+            Event::StepStarted {
+                step: "build".into(),
+                attempt: 1,
+                by: "ana@box".into(),
+                what: None,
+            },
+        ),
+        Entry::new(
+            t0(),
+            Event::StepInterrupted {
+                step: "build".into(),
+                attempt: 1,
+            },
+        ),
+    ];
+    let mut m = model_with(&entries);
+    assert_eq!(m.run.state_of("build"), StepState::Interrupted);
+    enter(&mut m);
+    assert!(matches!(
+        m.modal,
+        Some(Modal::Confirm {
+            what: ConfirmWhat::Interrupted,
+            ..
+        })
+    ));
+    let ev = events(&ch(&mut m, 'd'));
+    assert!(matches!(&ev[0], Event::ManualDone { step, .. } if step == "build"));
+    let mut m = model_with(&entries);
+    enter(&mut m);
+    let fx = ch(&mut m, 'r');
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunStep { attempt: 2, .. }))
+    );
+}
+
+#[test]
+fn rollback_asks_then_runs_and_is_journaled() {
+    let mut m = model_with(&[]);
+    select(&mut m, "last");
+    ch(&mut m, 'u');
+    assert!(matches!(
+        m.modal,
+        Some(Modal::Confirm {
+            what: ConfirmWhat::Rollback,
+            ..
+        })
+    ));
+    let fx = ch(&mut m, 'y');
+    assert!(
+        matches!(&events(&fx)[0], Event::RollbackStarted { step, command, .. } if step == "last" && command == "echo undo")
+    );
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::RunRollback { step, .. } if step == "last"))
+    );
+    let fx = update(
+        &mut m,
+        Msg::RollbackDone {
+            step: "last".into(),
+            done: done(StepOutcome::Succeeded, Some(0)),
+        },
+    );
+    assert!(matches!(
+        &events(&fx)[0],
+        Event::RollbackFinished {
+            outcome: StepOutcome::Succeeded,
+            ..
+        }
+    ));
+    assert!(m.run.rolled_back);
+    select(&mut m, "build");
+    ch(&mut m, 'u');
+    assert!(m.modal.is_none() && m.flash.as_ref().unwrap().text.contains("no rollback"));
+}
+
+#[test]
+fn focus_zoom_help_and_scrolling() {
+    let mut m = model_with(&[]);
+    m.panes = vec![
+        shipdeck::config::layout::PaneId::Checklist,
+        shipdeck::config::layout::PaneId::Output,
+        shipdeck::config::layout::PaneId::Details,
+    ];
+    key(&mut m, Key::plain(KeyCode::Tab));
+    assert_eq!(m.focus, 1);
+    key(&mut m, Key::plain(KeyCode::BackTab));
+    key(&mut m, Key::plain(KeyCode::BackTab));
+    assert_eq!(m.focus, 2);
+    ch(&mut m, '2');
+    assert_eq!(m.focus, 1);
+    ch(&mut m, '9');
+    assert_eq!(m.focus, 1, "no pane 9: focus stays");
+    ch(&mut m, 'z');
+    assert!(m.zoom);
+    ch(&mut m, '?');
+    assert_eq!(m.modal, Some(Modal::Help));
+    ch(&mut m, 'q');
+    assert!(
+        m.modal.is_none() && m.quit.is_none(),
+        "q closes help, does not quit"
+    );
+    // Output pane: k scrolls up and pauses following; G follows again.
+    for i in 0..50 {
+        m.outputs
+            .entry("build".into())
+            .or_default()
+            .push(format!("line {i}"));
+    }
+    ch(&mut m, 'k');
+    assert_eq!((m.output_scroll, m.follow), (1, false));
+    ch(&mut m, 'G');
+    assert_eq!((m.output_scroll, m.follow), (0, true));
+}
+
+#[test]
+fn idle_ticks_redraw_only_when_the_second_changes() {
+    let mut m = model_with(&[]);
+    m.dirty = false;
+    update(
+        &mut m,
+        Msg::Tick(t0() + chrono::Duration::milliseconds(400)),
+    );
+    assert!(!m.dirty);
+    update(
+        &mut m,
+        Msg::Tick(t0() + chrono::Duration::milliseconds(1100)),
+    );
+    assert!(m.dirty);
+}

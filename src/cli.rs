@@ -115,9 +115,12 @@ pub struct RunArgs {
     /// Headless: on failure run the failed step's rollback, then completed steps' rollbacks in reverse
     #[arg(long)]
     pub rollback_on_failure: bool,
-    /// Cockpit layout: a name from layouts/ or a file
+    /// Cockpit layout: default, compact (80×24), pair, wide, a name from ./layouts, or a file
     #[arg(long, value_name = "NAME|FILE")]
     pub layout: Option<String>,
+    /// Cockpit keymap file [default: ~/.config/shipdeck/keymap.yaml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<std::path::PathBuf>,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

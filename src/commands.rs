@@ -321,14 +321,25 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> i32 {
         dry_run(&loaded.checklist);
         return EXIT_OK;
     }
-    if !args.headless {
-        eprintln!(
-            "shipdeck: the full-screen cockpit is not part of this build yet; run with --headless (add --dry-run to preview)"
-        );
-        return EXIT_USAGE;
-    }
+    // Layout and keymap errors are reported before anything runs or the screen changes.
+    let cockpit = if args.headless {
+        None
+    } else {
+        match crate::cockpit::prepare(&loaded, args) {
+            Ok(c) => Some(c),
+            Err(diags) => {
+                print_diags(&diags);
+                eprintln!("nothing was run");
+                return EXIT_USAGE;
+            }
+        }
+    };
     let runs_dir = paths::runs_dir(cli.global.runs_dir.as_deref());
-    let session = match open_session(&loaded, &runs_dir, args) {
+    let (mode, layout) = match &cockpit {
+        Some(c) => ("cockpit", Some(c.layout.name.as_str())),
+        None => ("headless", None),
+    };
+    let session = match open_session(&loaded, &runs_dir, args, mode, layout) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("shipdeck: {e}");
@@ -343,12 +354,21 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> i32 {
         rollback_on_failure: args.rollback_on_failure,
         grace: Default::default(),
     };
-    headless::run(&loaded, session, opts).await
+    match cockpit {
+        Some(c) => crate::cockpit::run(&loaded, session, c).await,
+        None => headless::run(&loaded, session, opts).await,
+    }
 }
 
-fn open_session(loaded: &Loaded, runs_dir: &Path, args: &RunArgs) -> Result<Session, String> {
+fn open_session(
+    loaded: &Loaded,
+    runs_dir: &Path,
+    args: &RunArgs,
+    mode: &str,
+    layout: Option<&str>,
+) -> Result<Session, String> {
     let Some(resume) = &args.resume else {
-        return Session::start(loaded, runs_dir, "headless")
+        return Session::start(loaded, runs_dir, mode, layout)
             .map_err(|e| format!("cannot create the journal in {}: {e}", runs_dir.display()));
     };
     let journal = if resume.is_empty() {

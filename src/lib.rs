@@ -1,6 +1,8 @@
 //! shipdeck: a terminal cockpit for driving a production release.
 
+pub mod app;
 pub mod cli;
+pub mod cockpit;
 pub mod commands;
 pub mod config;
 pub mod core;

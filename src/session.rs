@@ -78,7 +78,12 @@ pub struct Session {
 
 impl Session {
     /// Starts a new run with a fresh journal.
-    pub fn start(loaded: &Loaded, runs_dir: &Path, mode: &str) -> std::io::Result<Self> {
+    pub fn start(
+        loaded: &Loaded,
+        runs_dir: &Path,
+        mode: &str,
+        layout: Option<&str>,
+    ) -> std::io::Result<Self> {
         let now = Utc::now();
         let run_id = paths::new_run_id(now);
         let slug = paths::checklist_slug(&loaded.checklist.name);
@@ -107,7 +112,7 @@ impl Session {
             mode: mode.into(),
             context: cluster.and_then(|c| c.context.clone()),
             namespace: cluster.and_then(|c| c.namespace.clone()),
-            layout: None,
+            layout: layout.map(str::to_string),
         })?;
         Ok(session)
     }

@@ -127,6 +127,20 @@ fn enter_runs_the_selected_step_and_success_moves_on() {
     ));
     assert!(m.running.is_none());
     assert_eq!(m.run.state_of("build"), StepState::Succeeded);
+    assert_eq!(
+        m.selected_id(),
+        Some("danger"),
+        "success moves the selection on"
+    );
+    assert_eq!(m.output_step(), Some("build"), "its output stays on screen");
+    ch(&mut m, 'k');
+    assert_eq!(
+        m.output_step(),
+        Some("build"),
+        "moving shows the selected step again"
+    );
+    ch(&mut m, 'j');
+    assert_eq!(m.output_step(), Some("danger"));
     assert_eq!(m.last_action.as_ref().unwrap().what, "started build");
 }
 

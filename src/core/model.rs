@@ -127,6 +127,8 @@ pub struct Model {
     pub selected: usize,
     pub running: Option<Running>,
     pub outputs: BTreeMap<String, Output>,
+    /// The step that just finished keeps the output pane until the selection moves.
+    pub shown: Option<String>,
     /// Lines scrolled up from the tail in the output pane; 0 with `follow` shows the tail.
     pub output_scroll: usize,
     pub follow: bool,
@@ -165,6 +167,7 @@ impl Model {
             selected: 0,
             running: None,
             outputs: BTreeMap::new(),
+            shown: None,
             output_scroll: 0,
             follow: true,
             details_scroll: 0,
@@ -209,6 +212,7 @@ impl Model {
         self.running
             .as_ref()
             .map(|r| r.step.as_str())
+            .or(self.shown.as_deref())
             .or(self.selected_id())
     }
 

@@ -79,6 +79,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         } => step_done(m, step, attempt, done, &mut fx),
         Msg::RollbackDone { step, done } => {
             m.running = None;
+            m.shown = Some(step.clone());
             let outcome = done.outcome;
             record(
                 m,
@@ -478,6 +479,7 @@ fn navigate(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
 
 fn select(m: &mut Model, row: usize, fx: &mut Vec<Effect>) {
     m.selected = row;
+    m.shown = None;
     m.details_scroll = 0;
     m.output_scroll = 0;
     m.follow = true;
@@ -742,6 +744,7 @@ fn step_done(m: &mut Model, step: String, attempt: u32, done: Finished, fx: &mut
         return;
     }
     m.running = None;
+    m.shown = Some(step.clone());
     let interrupted = matches!(m.quit, Some(QuitState::AfterAbort { interrupted: true }));
     let outcome = match done.outcome {
         StepOutcome::Aborted if interrupted => StepOutcome::Interrupted,
@@ -758,7 +761,10 @@ fn step_done(m: &mut Model, step: String, attempt: u32, done: Finished, fx: &mut
     };
     record(m, event, fx);
     if outcome == StepOutcome::Succeeded {
-        advance(m);
+        // Move on only if the deployer is still looking at this step.
+        if m.selected_id() == Some(step.as_str()) {
+            advance(m);
+        }
     } else {
         let why = done
             .message

@@ -92,7 +92,9 @@ fn sgr(mut style: Style, params: &str, color: bool) -> Style {
             let sub: Vec<u16> = g.split(':').map(|s| s.parse().unwrap_or(0)).collect();
             let c = match sub.as_slice() {
                 [_, 5, n, ..] => Some(Color::Indexed(*n as u8)),
-                [_, 2, _, r, g, b] | [_, 2, r, g, b] => Some(Color::Rgb(*r as u8, *g as u8, *b as u8)),
+                [_, 2, _, r, g, b] | [_, 2, r, g, b] => {
+                    Some(Color::Rgb(*r as u8, *g as u8, *b as u8))
+                }
                 _ => None,
             };
             if let (Some(c), true) = (c, color) {
@@ -126,17 +128,29 @@ fn sgr(mut style: Style, params: &str, color: bool) -> Style {
                     _ => (n - 100, true),
                 };
                 let c = basic(base as u8, bright);
-                style = if n < 40 || (90..=97).contains(&n) { style.fg(c) } else { style.bg(c) };
+                style = if n < 40 || (90..=97).contains(&n) {
+                    style.fg(c)
+                } else {
+                    style.bg(c)
+                };
             }
             38 | 48 => {
                 let c = match groups.get(i).copied() {
                     Some("5") => {
-                        let c = groups.get(i + 1).and_then(|v| v.parse::<u8>().ok()).map(Color::Indexed);
+                        let c = groups
+                            .get(i + 1)
+                            .and_then(|v| v.parse::<u8>().ok())
+                            .map(Color::Indexed);
                         i += 2;
                         c
                     }
                     Some("2") => {
-                        let v: Vec<u8> = groups.iter().skip(i + 1).take(3).map(|v| v.parse().unwrap_or(0)).collect();
+                        let v: Vec<u8> = groups
+                            .iter()
+                            .skip(i + 1)
+                            .take(3)
+                            .map(|v| v.parse().unwrap_or(0))
+                            .collect();
                         i += 4;
                         (v.len() == 3).then(|| Color::Rgb(v[0], v[1], v[2]))
                     }
@@ -155,8 +169,16 @@ fn sgr(mut style: Style, params: &str, color: bool) -> Style {
 }
 
 fn basic(n: u8, bright: bool) -> Color {
-    const NORMAL: [Color; 8] =
-        [Color::Black, Color::Red, Color::Green, Color::Yellow, Color::Blue, Color::Magenta, Color::Cyan, Color::Gray];
+    const NORMAL: [Color; 8] = [
+        Color::Black,
+        Color::Red,
+        Color::Green,
+        Color::Yellow,
+        Color::Blue,
+        Color::Magenta,
+        Color::Cyan,
+        Color::Gray,
+    ];
     const BRIGHT: [Color; 8] = [
         Color::DarkGray,
         Color::LightRed,
@@ -167,7 +189,11 @@ fn basic(n: u8, bright: bool) -> Color {
         Color::LightCyan,
         Color::White,
     ];
-    if bright { BRIGHT[usize::from(n & 7)] } else { NORMAL[usize::from(n & 7)] }
+    if bright {
+        BRIGHT[usize::from(n & 7)]
+    } else {
+        NORMAL[usize::from(n & 7)]
+    }
 }
 
 #[cfg(test)]
@@ -180,9 +206,15 @@ mod tests {
 
     #[test]
     fn colours_and_resets() {
-        let l = parse_line("\x1b[1;31merror\x1b[0m: \x1b[38;5;208mwarn\x1b[38;2;1;2;3m rgb\x1b[39m end", true);
+        let l = parse_line(
+            "\x1b[1;31merror\x1b[0m: \x1b[38;5;208mwarn\x1b[38;2;1;2;3m rgb\x1b[39m end",
+            true,
+        );
         assert_eq!(text(&l), "error: warn rgb end");
-        assert_eq!(l.spans[0].style, Style::new().fg(Color::Red).add_modifier(Modifier::BOLD));
+        assert_eq!(
+            l.spans[0].style,
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+        );
         assert_eq!(l.spans[1].style, Style::new());
         assert_eq!(l.spans[2].style.fg, Some(Color::Indexed(208)));
         assert_eq!(l.spans[3].style.fg, Some(Color::Rgb(1, 2, 3)));
@@ -191,7 +223,10 @@ mod tests {
 
     #[test]
     fn strips_other_escapes_and_overwrites() {
-        let l = parse_line("\x1b[2K\x1b[1Gdownloading 10%\rdownloading 100%\x1b]0;title\x07 done\r\n", true);
+        let l = parse_line(
+            "\x1b[2K\x1b[1Gdownloading 10%\rdownloading 100%\x1b]0;title\x07 done\r\n",
+            true,
+        );
         assert_eq!(text(&l), "downloading 100% done");
         let l = parse_line("a\tb\x1b[32mc", false);
         assert_eq!(text(&l), "a       bc");

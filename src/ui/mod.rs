@@ -1,3 +1,129 @@
-//! Rendering only: draws the model; no IO.
+//! Rendering only: draws the model into a frame (header, panes by layout, footer, overlays); no IO.
 
+pub mod ansi;
+pub mod clock;
+pub mod footer;
+pub mod header;
+pub mod help;
 pub mod layout;
+pub mod markdown;
+pub mod modal;
+pub mod panes;
+pub mod text;
+pub mod theme;
+
+pub use theme::Theme;
+
+use crate::config::layout::{Layout, PaneId};
+use crate::core::model::Model;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+
+/// Draws the whole cockpit. Never writes outside `frame.area()`, at any size.
+pub fn render(frame: &mut Frame, m: &Model, layout: &Layout, theme: &Theme) {
+    let area = frame.area();
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let (header_h, footer_h) = match area.height {
+        0..=3 => (1, 0),
+        4..=11 => (1, 1),
+        _ => (2, 1),
+    };
+    let header = Rect {
+        height: header_h.min(area.height),
+        ..area
+    };
+    let footer = Rect {
+        y: area.bottom() - footer_h,
+        height: footer_h,
+        ..area
+    };
+    let body = Rect {
+        y: area.y + header.height,
+        height: area.height.saturating_sub(header.height + footer_h),
+        ..area
+    };
+    header::draw(frame, header, m, theme);
+    if footer_h > 0 {
+        footer::draw(frame, footer, m, theme);
+    }
+    if body.height > 0 {
+        draw_body(frame, body, m, layout, theme);
+    }
+    modal::draw(frame, area, m, theme);
+}
+
+fn draw_body(frame: &mut Frame, body: Rect, m: &Model, layout: &Layout, theme: &Theme) {
+    let panes = layout::compute(layout, body, m.zoom.then(|| m.focused()));
+    if panes.is_empty() {
+        let text = text::fit(
+            "terminal too small for this layout — make it larger or press z",
+            usize::from(body.width),
+        );
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.muted())), body);
+        return;
+    }
+    for (pane, rect) in panes {
+        // The layout engine keeps panes inside the body; clamp anyway so a bad rect cannot panic.
+        let rect = rect.intersection(body);
+        if rect.width < 2 || rect.height < 2 {
+            continue;
+        }
+        let focused = m.focused() == pane;
+        let block = Block::bordered()
+            .border_type(if focused {
+                BorderType::Thick
+            } else {
+                BorderType::Plain
+            })
+            .border_style(theme.border(focused))
+            .title(title(
+                m,
+                pane,
+                focused,
+                usize::from(rect.width.saturating_sub(2)),
+                theme,
+            ));
+        let inner = block.inner(rect);
+        frame.render_widget(block, rect);
+        let mut cx = panes::Ctx {
+            frame,
+            m,
+            theme,
+            focused,
+        };
+        panes::draw(&mut cx, pane, inner);
+    }
+}
+
+/// ` 2 output · tests #1 · FOLLOW `: the focus key, the pane name, then what it shows.
+fn title(m: &Model, pane: PaneId, focused: bool, max: usize, theme: &Theme) -> Line<'static> {
+    let number = m
+        .panes
+        .iter()
+        .position(|p| *p == pane)
+        .map(|i| format!("{} ", i + 1))
+        .unwrap_or_default();
+    let name_style = if focused {
+        theme.border(true)
+    } else {
+        theme.bold()
+    };
+    let mut spans = vec![
+        Span::raw(" "),
+        Span::styled(format!("{number}{}", pane.name()), name_style),
+    ];
+    let extra = panes::title_extra(pane, m);
+    if !extra.is_empty() {
+        spans.push(Span::styled(format!(" · {extra}"), theme.muted()));
+    }
+    spans.push(Span::raw(" "));
+    if text::spans_width(&spans) > max {
+        // Keep the number and name whole as long as possible; the extra gives way first.
+        spans.truncate(2);
+    }
+    Line::from(text::fit_spans(spans, max))
+}

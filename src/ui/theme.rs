@@ -34,11 +34,17 @@ impl Theme {
     }
 
     pub fn failed(&self) -> Style {
-        self.pick(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
     }
 
     pub fn running(&self) -> Style {
-        self.pick(Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
     }
 
     pub fn manual(&self) -> Style {
@@ -47,11 +53,17 @@ impl Theme {
 
     /// Things to look at but not alarming: interrupted steps, overruns, insecure probes.
     pub fn warn(&self) -> Style {
-        self.pick(Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
     }
 
     pub fn muted(&self) -> Style {
-        self.pick(Style::new().fg(Color::DarkGray), Style::new().add_modifier(Modifier::DIM))
+        self.pick(
+            Style::new().fg(Color::DarkGray),
+            Style::new().add_modifier(Modifier::DIM),
+        )
     }
 
     pub fn bold(&self) -> Style {
@@ -65,7 +77,10 @@ impl Theme {
 
     /// Key names in the footer and help.
     pub fn key(&self) -> Style {
-        self.pick(Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD), Style::new().add_modifier(Modifier::BOLD))
+        self.pick(
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD),
+        )
     }
 
     pub fn border(&self, focused: bool) -> Style {
@@ -80,19 +95,31 @@ impl Theme {
     /// The selected checklist row: reverse video in the focused pane, underlined elsewhere.
     pub fn selected(&self, focused: bool) -> Style {
         match (focused, self.color) {
-            (true, true) => Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD),
+            (true, true) => Style::new()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD),
             (true, false) => Style::new().add_modifier(Modifier::REVERSED),
             (false, _) => Style::new().add_modifier(Modifier::UNDERLINED),
         }
     }
 
+    /// The checklist name in the header.
     pub fn header(&self) -> Style {
-        self.pick(Style::new().bg(Color::Blue).fg(Color::White), Style::new().add_modifier(Modifier::REVERSED))
+        self.pick(
+            Style::new()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
     }
 
     pub fn flash(&self, error: bool) -> Style {
         match (error, self.color) {
-            (true, true) => Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD),
+            (true, true) => Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
             (true, false) => Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
             (false, true) => Style::new().fg(Color::Black).bg(Color::Cyan),
             (false, false) => Style::new().add_modifier(Modifier::REVERSED),

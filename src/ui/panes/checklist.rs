@@ -16,8 +16,16 @@ const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "�
 
 /// Done / total leaf steps, for the pane title.
 pub fn title_extra(m: &Model) -> String {
-    let leaves: Vec<_> = m.checklist.flat_steps().into_iter().filter(|f| f.step.steps.is_empty()).collect();
-    let done = leaves.iter().filter(|f| m.run.state_of(&f.step.id).is_done()).count();
+    let leaves: Vec<_> = m
+        .checklist
+        .flat_steps()
+        .into_iter()
+        .filter(|f| f.step.steps.is_empty())
+        .collect();
+    let done = leaves
+        .iter()
+        .filter(|f| m.run.state_of(&f.step.id).is_done())
+        .count();
     format!("{done}/{} done", leaves.len())
 }
 
@@ -33,7 +41,9 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         .enumerate()
         .map(|(i, row)| match row {
             Row::Phase(p) => phase_line(cx, *p, width),
-            Row::Step { id, depth, .. } => step_line(cx, id, *depth, offset + i == m.selected, width),
+            Row::Step { id, depth, .. } => {
+                step_line(cx, id, *depth, offset + i == m.selected, width)
+            }
         })
         .collect();
     cx.frame.render_widget(Paragraph::new(lines), area);
@@ -49,7 +59,9 @@ fn window(selected: usize, rows: usize, height: usize) -> usize {
 
 fn phase_line(cx: &Ctx, p: usize, width: usize) -> Line<'static> {
     let (m, t) = (cx.m, cx.theme);
-    let Some(phase) = m.checklist.phases.get(p) else { return Line::default() };
+    let Some(phase) = m.checklist.phases.get(p) else {
+        return Line::default();
+    };
     let leaves: Vec<&Step> = m
         .checklist
         .flat_steps()
@@ -57,10 +69,21 @@ fn phase_line(cx: &Ctx, p: usize, width: usize) -> Line<'static> {
         .filter(|f| f.phase == p && f.step.steps.is_empty())
         .map(|f| f.step)
         .collect();
-    let done = leaves.iter().filter(|s| m.run.state_of(&s.id).is_done()).count();
-    let style = if done == leaves.len() { t.ok() } else { t.muted() };
+    let done = leaves
+        .iter()
+        .filter(|s| m.run.state_of(&s.id).is_done())
+        .count();
+    let style = if done == leaves.len() {
+        t.ok()
+    } else {
+        t.muted()
+    };
     let left = vec![Span::styled(phase.name.clone(), t.bold())];
-    split_line(left, vec![Span::styled(format!("{done}/{}", leaves.len()), style)], width)
+    split_line(
+        left,
+        vec![Span::styled(format!("{done}/{}", leaves.len()), style)],
+        width,
+    )
 }
 
 /// The state a row shows: a group's derived state, the live process for the running step.
@@ -77,7 +100,9 @@ pub fn shown_state(m: &Model, step: &Step) -> StepState {
 /// The glyph of a step: the state's, a spinner while it runs, ☐ for an unticked manual step.
 pub fn glyph(m: &Model, step: &Step, state: StepState) -> &'static str {
     match state {
-        StepState::Running => SPINNER[(m.now.timestamp_subsec_millis() / 100) as usize % SPINNER.len()],
+        StepState::Running => {
+            SPINNER[(m.now.timestamp_subsec_millis() / 100) as usize % SPINNER.len()]
+        }
         StepState::Pending if matches!(step.kind, StepKind::Manual) => "☐",
         s => s.glyph(),
     }
@@ -85,7 +110,9 @@ pub fn glyph(m: &Model, step: &Step, state: StepState) -> &'static str {
 
 fn step_line(cx: &Ctx, id: &str, depth: usize, selected: bool, width: usize) -> Line<'static> {
     let (m, t) = (cx.m, cx.theme);
-    let Some(step) = m.step(id) else { return Line::default() };
+    let Some(step) = m.step(id) else {
+        return Line::default();
+    };
     let state = shown_state(m, step);
     let state_style = match state {
         StepState::Pending if matches!(step.kind, StepKind::Manual) => t.manual(),
@@ -130,7 +157,9 @@ fn timing(cx: &Ctx, step: &Step, state: StepState) -> Option<Span<'static>> {
     let (m, t) = (cx.m, cx.theme);
     let est = step.estimate;
     let actual_ms = match (&m.running, state) {
-        (Some(r), StepState::Running) if r.step == step.id => Some((m.now - r.since).num_milliseconds().max(0) as u64),
+        (Some(r), StepState::Running) if r.step == step.id => {
+            Some((m.now - r.since).num_milliseconds().max(0) as u64)
+        }
         (_, StepState::Pending | StepState::Skipped | StepState::ManualDone) => None,
         _ => m.run.steps.get(&step.id).and_then(|r| r.last_duration_ms()),
     };
@@ -141,7 +170,10 @@ fn timing(cx: &Ctx, step: &Step, state: StepState) -> Option<Span<'static>> {
             Some(Span::styled(text, if over { t.warn() } else { t.muted() }))
         }
         (Some(ms), None) => Some(Span::styled(clock::millis(ms), t.muted())),
-        (None, Some(e)) if state == StepState::Pending => Some(Span::styled(format!("~{}", format_duration_spec(e)), t.muted())),
+        (None, Some(e)) if state == StepState::Pending => Some(Span::styled(
+            format!("~{}", format_duration_spec(e)),
+            t.muted(),
+        )),
         _ => None,
     }
 }

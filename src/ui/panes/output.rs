@@ -12,9 +12,17 @@ use ratatui::widgets::Paragraph;
 
 /// `tests #2 · FOLLOW`, `tests #2 · PAUSED +40`, `db-backup rollback · FOLLOW`.
 pub fn title_extra(m: &Model) -> String {
-    let Some(id) = m.output_step() else { return String::new() };
-    let Some(out) = m.outputs.get(id) else { return id.to_string() };
-    let attempt = if out.attempt == u32::MAX { "rollback".to_string() } else { format!("#{}", out.attempt) };
+    let Some(id) = m.output_step() else {
+        return String::new();
+    };
+    let Some(out) = m.outputs.get(id) else {
+        return id.to_string();
+    };
+    let attempt = if out.attempt == u32::MAX {
+        "rollback".to_string()
+    } else {
+        format!("#{}", out.attempt)
+    };
     let mode = if m.output_scroll == 0 && m.follow {
         "FOLLOW".to_string()
     } else {
@@ -30,10 +38,13 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         return;
     }
     let id = m.output_step();
-    let out = id.and_then(|id| m.outputs.get(id)).filter(|o| !o.lines.is_empty());
+    let out = id
+        .and_then(|id| m.outputs.get(id))
+        .filter(|o| !o.lines.is_empty());
     let Some(out) = out else {
         let text = fit(&empty_text(m), width);
-        cx.frame.render_widget(Paragraph::new(Line::styled(text, t.muted())), area);
+        cx.frame
+            .render_widget(Paragraph::new(Line::styled(text, t.muted())), area);
         return;
     };
     let len = out.lines.len();
@@ -55,11 +66,18 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
 
 /// What the pane says before there is output, depending on the step and whether it runs.
 fn empty_text(m: &Model) -> String {
-    let Some(id) = m.output_step() else { return "no step selected".into() };
+    let Some(id) = m.output_step() else {
+        return "no step selected".into();
+    };
     if let Some(r) = m.running.as_ref().filter(|r| r.step == id) {
-        return format!("no output yet — running for {}", crate::ui::clock::since(r.since, m.now));
+        return format!(
+            "no output yet — running for {}",
+            crate::ui::clock::since(r.since, m.now)
+        );
     }
-    let Some(step) = m.step(id) else { return "no output yet".into() };
+    let Some(step) = m.step(id) else {
+        return "no output yet".into();
+    };
     let ran = m.run.steps.get(id).is_some_and(|r| !r.attempts.is_empty());
     match &step.kind {
         StepKind::Manual => "a manual step prints nothing — Enter ticks it once it is done".into(),
@@ -68,4 +86,3 @@ fn empty_text(m: &Model) -> String {
         _ => "no output yet — Enter runs the selected step".into(),
     }
 }
-

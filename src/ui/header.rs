@@ -1,0 +1,258 @@
+//! The header: what runs, since when, who drives and who pressed what last (SPEC §4, §6).
+//!
+//! Parts carry a priority; at narrow widths the least important are dropped first, so 80
+//! columns always keep the checklist name, the run state and the running step.
+
+use super::clock::{hms, since};
+use super::panes::checklist::glyph;
+use super::text::{fit_spans, spans_width};
+use super::theme::Theme;
+use crate::core::model::Model;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// A header part: lower `prio` is kept longer.
+struct Part {
+    prio: u8,
+    spans: Vec<Span<'static>>,
+}
+
+fn part(prio: u8, spans: Vec<Span<'static>>) -> Part {
+    Part { prio, spans }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, m: &Model, t: &Theme) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let width = usize::from(area.width);
+    let (mut first, second) = (identity(m, t, width), activity(m, t, width));
+    let lines = if area.height >= 2 {
+        vec![pack(first, width, t), pack(second, width, t)]
+    } else {
+        // One line: the name and state, then what runs, then the rest.
+        first.extend(second.into_iter().map(|p| Part {
+            prio: p.prio + 1,
+            ..p
+        }));
+        vec![pack(first, width, t)]
+    };
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Keeps the most important parts that fit, in their original order, joined by ` · `.
+fn pack(parts: Vec<Part>, width: usize, t: &Theme) -> Line<'static> {
+    let mut keep: Vec<bool> = vec![true; parts.len()];
+    let total = |keep: &[bool]| -> usize {
+        let kept: Vec<usize> = parts
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| spans_width(&p.spans))
+            .collect();
+        kept.iter().sum::<usize>() + 3 * kept.len().saturating_sub(1)
+    };
+    while total(&keep) > width {
+        let Some(worst) = (0..parts.len())
+            .filter(|i| keep[*i] && parts[*i].prio > 0)
+            .max_by_key(|i| (parts[*i].prio, *i))
+        else {
+            break;
+        };
+        keep[worst] = false;
+    }
+    let mut spans = Vec::new();
+    for p in parts
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(p, _)| p)
+    {
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", t.muted()));
+        }
+        spans.extend(p.spans);
+    }
+    Line::from(fit_spans(spans, width))
+}
+
+/// Line 1: checklist, run state, progress, run id, elapsed, driver, cluster, layout.
+fn identity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
+    let name = super::text::fit(
+        &super::text::clean(&m.checklist.name),
+        (width * 2 / 5).max(12),
+    );
+    let mut parts = vec![part(0, vec![Span::styled(format!(" {name} "), t.header())])];
+    let (label, style) = run_state(m, t);
+    parts.push(part(0, vec![Span::styled(format!(" {label} "), style)]));
+    let leaves: Vec<_> = m
+        .checklist
+        .flat_steps()
+        .into_iter()
+        .filter(|f| f.step.steps.is_empty())
+        .collect();
+    let done = leaves
+        .iter()
+        .filter(|f| m.run.state_of(&f.step.id).is_done())
+        .count();
+    let failed = leaves
+        .iter()
+        .filter(|f| m.run.state_of(&f.step.id).is_failure())
+        .count();
+    let mut progress = vec![Span::raw(format!("{done}/{} done", leaves.len()))];
+    if failed > 0 {
+        progress.push(Span::styled(format!(" {failed} ✘"), t.failed()));
+    }
+    parts.push(part(1, progress));
+    if !m.run_id.is_empty() {
+        parts.push(part(
+            3,
+            vec![Span::styled("run ", t.muted()), Span::raw(m.run_id.clone())],
+        ));
+    }
+    if let Some(start) = m.run.started {
+        let end = m.run.finished.map_or(m.now, |f| f.0);
+        parts.push(part(
+            2,
+            vec![Span::styled("⏱ ", t.muted()), Span::raw(since(start, end))],
+        ));
+    }
+    parts.push(part(
+        2,
+        vec![
+            Span::styled("driver ", t.muted()),
+            Span::raw(m.driver.clone()),
+        ],
+    ));
+    if let Some(c) = &m.checklist.cluster {
+        let ctx = c
+            .context
+            .clone()
+            .or_else(|| m.run.context.clone())
+            .unwrap_or_else(|| "current context".into());
+        let ns = c
+            .namespace
+            .clone()
+            .or_else(|| m.run.namespace.clone())
+            .unwrap_or_else(|| "default".into());
+        parts.push(part(
+            4,
+            vec![
+                Span::styled("k8s ", t.muted()),
+                Span::raw(format!("{ctx}/{ns}")),
+            ],
+        ));
+    }
+    parts.push(part(
+        5,
+        vec![
+            Span::styled("layout ", t.muted()),
+            Span::raw(m.layout_name.clone()),
+        ],
+    ));
+    parts
+}
+
+/// The badge after the checklist name: RUNNING, IDLE, or how the run ended.
+fn run_state(m: &Model, t: &Theme) -> (String, Style) {
+    let badge = |c: Color| {
+        if t.color {
+            Style::new()
+                .fg(Color::Black)
+                .bg(c)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            t.bold()
+        }
+    };
+    if let Some(r) = &m.running {
+        let label = if r.aborting {
+            "ABORTING"
+        } else if r.rollback {
+            "ROLLING BACK"
+        } else {
+            "RUNNING"
+        };
+        return (
+            label.into(),
+            badge(if r.aborting || r.rollback {
+                Color::Yellow
+            } else {
+                Color::Cyan
+            }),
+        );
+    }
+    match m.run.finished {
+        Some((_, o)) => {
+            let ok = o == crate::core::journal::RunOutcome::Succeeded;
+            (
+                o.as_str().to_uppercase(),
+                badge(if ok { Color::Green } else { Color::Red }),
+            )
+        }
+        None => (
+            "IDLE".into(),
+            if t.color {
+                Style::new().add_modifier(Modifier::BOLD)
+            } else {
+                t.bold()
+            },
+        ),
+    }
+}
+
+/// Line 2: the running step since when and for how long, then the last action and who did it.
+fn activity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
+    let short = |s: &str| super::text::fit(&super::text::clean(s), (width / 2).max(12));
+    let mut parts = Vec::new();
+    match &m.running {
+        Some(r) => {
+            let title = short(m.step(&r.step).map_or(&r.step, |s| &s.title));
+            let g = m
+                .step(&r.step)
+                .map_or("▶", |s| glyph(m, s, crate::core::run::StepState::Running));
+            let what = if r.rollback { "rollback of " } else { "" };
+            parts.push(part(
+                0,
+                vec![
+                    Span::styled(format!("{g} {what}"), t.running()),
+                    Span::styled(title, t.running()),
+                ],
+            ));
+            parts.push(part(
+                1,
+                vec![Span::raw(format!(
+                    "since {} ({})",
+                    hms(r.since),
+                    since(r.since, m.now)
+                ))],
+            ));
+        }
+        None => {
+            let next = m
+                .selected_step()
+                .map(|s| short(&s.title))
+                .unwrap_or_default();
+            parts.push(part(0, vec![Span::styled("nothing running", t.muted())]));
+            if !next.is_empty() && m.run.finished.is_none() {
+                parts.push(part(
+                    2,
+                    vec![Span::styled("selected ", t.muted()), Span::raw(next)],
+                ));
+            }
+        }
+    }
+    if let Some(a) = &m.last_action {
+        parts.push(part(
+            1,
+            vec![
+                Span::styled("last ", t.muted()),
+                Span::raw(format!("{} by {} at {}", a.what, a.by, hms(a.at))),
+            ],
+        ));
+    }
+    parts
+}

@@ -1,0 +1,13 @@
+//! The rollout pane: each watched workload's rollout (needs the cluster connection).
+
+use super::Ctx;
+use super::unavailable::{draw_lines, no_cluster, watched};
+use ratatui::layout::Rect;
+
+pub fn draw(cx: &mut Ctx, area: Rect) {
+    let lines = match &cx.m.checklist.cluster {
+        Some(c) => watched(cx, c, "the rollout"),
+        None => no_cluster(cx, "rollouts").unwrap_or_default(),
+    };
+    draw_lines(cx, area, lines);
+}

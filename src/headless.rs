@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-pub const NO_CLUSTER: &str = "needs a cluster connection (not available yet)";
+pub use crate::core::update::NO_CLUSTER;
 
 #[derive(Debug, Clone, Default)]
 pub struct HeadlessOpts {

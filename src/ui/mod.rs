@@ -124,6 +124,7 @@ fn title(m: &Model, pane: PaneId, focused: bool, max: usize, theme: &Theme) -> L
     if text::spans_width(&spans) > max {
         // Keep the number and name whole as long as possible; the extra gives way first.
         spans.truncate(2);
+        spans.push(Span::raw(" "));
     }
     Line::from(text::fit_spans(spans, max))
 }

@@ -3,6 +3,7 @@
 pub mod effect;
 pub mod journal;
 pub mod keys;
+pub mod kube;
 pub mod model;
 pub mod msg;
 pub mod redact;

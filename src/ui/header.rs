@@ -34,10 +34,10 @@ pub fn draw(frame: &mut Frame, area: Rect, m: &Model, t: &Theme) {
         vec![pack(first, width, t), pack(second, width, t)]
     } else {
         // One line: the name and state, then what runs, then the rest.
-        first.extend(second.into_iter().map(|p| Part {
-            prio: p.prio + 1,
-            ..p
-        }));
+        for p in &mut first {
+            p.prio += u8::from(p.prio > 0);
+        }
+        first.extend(second);
         vec![pack(first, width, t)]
     };
     frame.render_widget(Paragraph::new(lines), area);
@@ -62,7 +62,13 @@ fn pack(parts: Vec<Part>, width: usize, t: &Theme) -> Line<'static> {
         else {
             break;
         };
+        // The last part shown may be cut with `…` rather than dropped when a good part of it fits.
+        let last = (0..parts.len()).rfind(|i| keep[*i]);
         keep[worst] = false;
+        if last == Some(worst) && total(&keep) + 3 + 16 <= width {
+            keep[worst] = true;
+            break;
+        }
     }
     let mut spans = Vec::new();
     for p in parts
@@ -232,17 +238,19 @@ fn activity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
             ));
         }
         None => {
-            let next = m
-                .selected_step()
-                .map(|s| short(&s.title))
-                .unwrap_or_default();
-            parts.push(part(0, vec![Span::styled("nothing running", t.muted())]));
-            if !next.is_empty() && m.run.finished.is_none() {
-                parts.push(part(
-                    2,
-                    vec![Span::styled("selected ", t.muted()), Span::raw(next)],
-                ));
-            }
+            // When the last step ended: how long the release has been waiting on a person.
+            let ended = m
+                .run
+                .steps
+                .values()
+                .flat_map(|r| r.attempts.iter())
+                .filter_map(|a| a.finished)
+                .max();
+            let text = match ended {
+                Some(e) => format!("nothing running since {} ({})", hms(e), since(e, m.now)),
+                None => "nothing running".to_string(),
+            };
+            parts.push(part(0, vec![Span::styled(text, t.muted())]));
         }
     }
     if let Some(a) = &m.last_action {

@@ -57,10 +57,10 @@ pub fn render(frame: &mut Frame, m: &Model, layout: &Layout, theme: &Theme) {
 }
 
 fn draw_body(frame: &mut Frame, body: Rect, m: &Model, layout: &Layout, theme: &Theme) {
-    let panes = layout::compute(layout, body, m.zoom.then(|| m.focused()));
+    let panes = placed(m, layout, body);
     if panes.is_empty() {
         let text = text::fit(
-            "terminal too small for this layout — make it larger or press z",
+            "terminal too small — make it larger",
             usize::from(body.width),
         );
         frame.render_widget(Paragraph::new(Line::styled(text, theme.muted())), body);
@@ -97,6 +97,18 @@ fn draw_body(frame: &mut Frame, body: Rect, m: &Model, layout: &Layout, theme: &
         };
         panes::draw(&mut cx, pane, inner);
     }
+}
+
+/// Where each pane goes. When the layout had to drop the focused pane for want of room, that
+/// pane is shown alone instead (as if zoomed): the keys act on it, so it must be on screen.
+pub fn placed(m: &Model, layout: &Layout, body: Rect) -> Vec<(PaneId, Rect)> {
+    let focused = m.focused();
+    let panes = layout::compute(layout, body, m.zoom.then_some(focused));
+    if panes.iter().any(|(p, _)| *p == focused) || !layout.panes().contains(&focused) {
+        return panes;
+    }
+    let alone = layout::compute(layout, body, Some(focused));
+    if alone.is_empty() { panes } else { alone }
 }
 
 /// ` 2 output · tests #1 · FOLLOW `: the focus key, the pane name, then what it shows.

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
 
 /// Widest a confirm or prompt box grows; wider screens keep it readable in the middle.
 const MAX_W: usize = 72;
@@ -44,7 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, m: &Model, t: &Theme) {
 }
 
 fn title_of(m: &Model, id: &str) -> String {
-    clean(&m.step(id).map_or(id, |s| s.title.as_str()).to_string())
+    clean(m.step(id).map_or(id, |s| s.title.as_str()))
 }
 
 fn confirm_lines(
@@ -64,7 +64,10 @@ fn confirm_lines(
         let more = it.count();
         let mut spans = vec![Span::styled(format!("$ {first}"), t.code())];
         if more > 0 {
-            spans.push(Span::styled(format!(" (+{more} more lines)"), t.muted()));
+            spans.push(Span::styled(
+                format!(" (+{more} more line{})", if more == 1 { "" } else { "s" }),
+                t.muted(),
+            ));
         }
         Line::from(spans)
     };
@@ -187,7 +190,10 @@ pub fn boxed(
         .map(|l| super::text::spans_width(&l.spans))
         .max()
         .unwrap_or(0);
-    let w = (inner_w.min(content_w.max(width(title) + 2)) + 2).min(usize::from(area.width)) as u16;
+    let content_w = inner_w.min(content_w.max(width(title) + 2));
+    // A space either side of the text when the screen has it.
+    let pad = usize::from(content_w + 4 <= usize::from(area.width));
+    let w = (content_w + 2 + 2 * pad).min(usize::from(area.width)) as u16;
     let h = (lines.len() + 2).min(usize::from(area.height)) as u16;
     let rect = Rect {
         x: area.x + (area.width - w) / 2,
@@ -195,7 +201,7 @@ pub fn boxed(
         width: w,
         height: h,
     };
-    let inner_w = usize::from(w.saturating_sub(2));
+    let inner_w = usize::from(w.saturating_sub(2)) - 2 * pad;
     let lines: Vec<Line> = lines
         .into_iter()
         .map(|l| super::text::fit_line(l, inner_w))
@@ -203,7 +209,8 @@ pub fn boxed(
     let block = Block::bordered()
         .border_type(BorderType::Thick)
         .border_style(t.border(true))
-        .title(Span::styled(fit(title, inner_w), t.bold()));
+        .padding(Padding::horizontal(pad as u16))
+        .title(Span::styled(fit(title, inner_w + 2 * pad), t.bold()));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block).style(Style::new()), rect);
 }

@@ -131,8 +131,18 @@ pub fn wrap(line: Line<'static>, max: usize, indent: usize) -> Vec<Line<'static>
         }
         if end < chars.len() {
             // Break after the last space of the line when there is one.
-            if let Some(sp) = (start + 1..end).rev().find(|i| chars[*i].0 == ' ') {
-                end = sp + 1;
+            // Never inside the leading indentation, which would leave an empty line.
+            let text_from = (start..end).find(|i| chars[*i].0 != ' ').unwrap_or(end);
+            // A word too long for any line (a URL) is cut where the line ends instead.
+            if let Some(sp) = (text_from + 1..end).rev().find(|i| chars[*i].0 == ' ') {
+                let word: usize = chars[sp + 1..]
+                    .iter()
+                    .take_while(|(c, _)| *c != ' ')
+                    .map(|(c, _)| char_width(*c))
+                    .sum();
+                if word <= max - indent {
+                    end = sp + 1;
+                }
             }
         }
         let mut spans = Vec::new();
@@ -204,5 +214,11 @@ mod tests {
             .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
             .collect();
         assert_eq!(text, vec!["one two ", "  three ", "  four"]);
+        let lines = wrap(Line::from("GET https://example.com/health"), 12, 2);
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert_eq!(text, vec!["GET https://", "  example.co", "  m/health"]);
     }
 }

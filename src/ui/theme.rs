@@ -92,7 +92,8 @@ impl Theme {
         }
     }
 
-    /// The selected checklist row: reverse video in the focused pane, underlined elsewhere.
+    /// The selected checklist row: highlighted (reverse video without colour) in the focused pane,
+    /// underlined elsewhere.
     pub fn selected(&self, focused: bool) -> Style {
         match (focused, self.color) {
             (true, true) => Style::new()
@@ -100,6 +101,15 @@ impl Theme {
                 .add_modifier(Modifier::BOLD),
             (true, false) => Style::new().add_modifier(Modifier::REVERSED),
             (false, _) => Style::new().add_modifier(Modifier::UNDERLINED),
+        }
+    }
+
+    /// A span's style on the selected row: muted grey would vanish into the selection colour.
+    pub fn on_selected(&self, style: Style) -> Style {
+        if self.color && style.fg == Some(Color::DarkGray) {
+            Style { fg: None, ..style }
+        } else {
+            style
         }
     }
 

@@ -147,6 +147,9 @@ fn step_line(cx: &Ctx, id: &str, depth: usize, selected: bool, width: usize) -> 
     if selected {
         let pad = width.saturating_sub(crate::ui::text::spans_width(&line.spans));
         line.spans.push(Span::raw(" ".repeat(pad)));
+        for s in &mut line.spans {
+            s.style = t.on_selected(s.style);
+        }
         line = Line::from(fit_spans(line.spans, width)).style(t.selected(cx.focused));
     }
     line

@@ -5,7 +5,7 @@ use crate::config::checklist::{Step, StepKind};
 use crate::config::units::format_duration_spec;
 use crate::core::model::Model;
 use crate::core::redact::redact;
-use crate::core::run::{Attempt, Mark, StepRecord};
+use crate::core::run::{Attempt, Mark, StepRecord, StepState};
 use crate::ui::clock::{hms, millis, since};
 use crate::ui::text::{clean, wrap};
 use crate::ui::theme::Theme;
@@ -62,17 +62,19 @@ fn content(m: &Model, step: &Step, t: &Theme) -> Vec<Line<'static>> {
         StepKind::Wait => "wait",
         StepKind::Group => "group",
     };
-    out.push(Line::from(vec![
+    let word = match state {
+        StepState::Pending if matches!(step.kind, StepKind::Manual) => "☐ to do".to_string(),
+        StepState::Pending => "pending".to_string(),
+        s => format!("{} {}", super::checklist::glyph(m, step, s), s.as_str()),
+    };
+    let mut spans = vec![
         Span::styled(format!("{} · {kind} · ", step.id), t.muted()),
-        Span::styled(
-            format!(
-                "{} {}",
-                super::checklist::glyph(m, step, state),
-                state.as_str()
-            ),
-            t.state(state),
-        ),
-    ]));
+        Span::styled(word, t.state(state)),
+    ];
+    if let Some(more) = summary(m, step, &rec, state) {
+        spans.push(Span::raw(format!(" {more}")));
+    }
+    out.push(Line::from(spans));
     match &step.kind {
         StepKind::Run(cmd) => {
             for (i, l) in redact(cmd, &m.secrets).lines().enumerate() {
@@ -146,6 +148,47 @@ fn content(m: &Model, step: &Step, t: &Theme) -> Vec<Line<'static>> {
     }
     history(m, &step.id, &rec, t, &mut out);
     out
+}
+
+/// The latest word on the step, next to its state, so a short pane still says what happened.
+fn summary(m: &Model, step: &Step, rec: &StepRecord, state: StepState) -> Option<String> {
+    let last = rec.attempts.last();
+    let n = last.map_or(String::new(), |a| format!("#{} ", a.n));
+    match state {
+        StepState::Running => {
+            let since_ = m
+                .running
+                .as_ref()
+                .filter(|r| r.step == step.id)
+                .map(|r| r.since)?;
+            Some(format!("{n}for {}", since(since_, m.now)))
+        }
+        StepState::Failed | StepState::TimedOut | StepState::Aborted => {
+            let a = last?;
+            let why = match (a.exit_code, a.signal) {
+                (_, Some(s)) => format!("(signal {s}) "),
+                (Some(c), None) => format!("(exit {c}) "),
+                _ => String::new(),
+            };
+            Some(format!(
+                "{n}{why}after {}",
+                millis(a.duration_ms.unwrap_or(0))
+            ))
+        }
+        StepState::Interrupted => Some(format!("{n}was cut off — Enter: run again or mark done")),
+        StepState::Succeeded => last
+            .and_then(|a| a.duration_ms)
+            .map(|ms| format!("{n}in {}", millis(ms))),
+        StepState::Skipped => rec
+            .skipped
+            .as_ref()
+            .map(|s| format!("by {}: {}", s.by, clean(&s.text))),
+        StepState::ManualDone => rec
+            .manual_done
+            .as_ref()
+            .map(|d| format!("by {} at {}", d.by, hms(d.at))),
+        StepState::Pending => None,
+    }
 }
 
 /// Attempts, skip, tick, sign-offs, comments and rollbacks: what happened to the step.

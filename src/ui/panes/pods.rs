@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 
 pub fn draw(cx: &mut Ctx, area: Rect) {
     let lines = match &cx.m.checklist.cluster {
-        Some(c) => watched(cx, c, "the pods"),
+        Some(c) => watched(cx, c, "pods"),
         None => no_cluster(cx, "pods").unwrap_or_default(),
     };
     draw_lines(cx, area, lines);

@@ -17,22 +17,22 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         ));
     } else {
         lines.push(Line::raw(
-            "probes are not connected in this build; defined:",
+            "probes are not connected in this build; defined here:",
         ));
         for p in &m.checklist.probes {
             let mut spans = vec![
                 Span::styled("· ", t.muted()),
                 Span::styled(p.name.clone(), t.bold()),
-                Span::raw(format!(" {} {}", p.method, p.url)),
                 Span::styled(
                     format!(" every {}", format_duration_spec(p.every)),
                     t.muted(),
                 ),
             ];
             if p.insecure {
-                spans.push(Span::styled(" insecure", t.warn()));
+                spans.push(Span::styled(" insecure (TLS not verified)", t.warn()));
             }
             lines.push(Line::from(spans));
+            lines.push(Line::raw(format!("  {} {}", p.method, p.url)));
         }
     }
     draw_lines(cx, area, lines);

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 
 pub fn draw(cx: &mut Ctx, area: Rect) {
     let lines = match &cx.m.checklist.cluster {
-        Some(c) => watched(cx, c, "the rollout"),
+        Some(c) => watched(cx, c, "rollouts"),
         None => no_cluster(cx, "rollouts").unwrap_or_default(),
     };
     draw_lines(cx, area, lines);

@@ -52,27 +52,26 @@ pub fn place(m: &Model, c: &Cluster) -> String {
     s
 }
 
-/// `cluster deployment/web in shop — live status is not connected in this build`, then the
-/// targets that would be watched, one per line.
+/// `cluster deployment/web, statefulset/db in shop — live status is not connected in this build`:
+/// what would be watched, first, so a narrow pane still names it.
 pub fn watched(cx: &Ctx, c: &Cluster, noun: &str) -> Vec<Line<'static>> {
     let t = cx.theme;
-    let targets: Vec<String> = c.watch.iter().map(|w| w.to_string()).collect();
-    let head = match targets.as_slice() {
-        [] => format!(
-            "cluster {}: nothing listed in cluster.watch",
-            place(cx.m, c)
-        ),
-        [one] => format!("cluster {one} {} — {NOT_CONNECTED}", place(cx.m, c)),
-        _ => format!("cluster {} — {NOT_CONNECTED}", place(cx.m, c)),
-    };
-    let mut lines = vec![Line::raw(head)];
-    if targets.len() > 1 {
-        lines.push(Line::styled(format!("would show {noun} of:"), t.muted()));
-        lines.extend(
-            targets
-                .into_iter()
-                .map(|w| Line::from(vec![Span::styled("· ", t.muted()), Span::raw(w)])),
-        );
+    if c.watch.is_empty() {
+        return vec![
+            Line::raw(format!(
+                "cluster {}: nothing listed in cluster.watch",
+                place(cx.m, c)
+            )),
+            Line::styled(
+                format!("add `watch: [deployment/NAME]` to see {noun} here"),
+                t.muted(),
+            ),
+        ];
     }
-    lines
+    let targets: Vec<String> = c.watch.iter().map(|w| w.to_string()).collect();
+    vec![Line::from(vec![
+        Span::raw("cluster "),
+        Span::styled(targets.join(", "), t.bold()),
+        Span::raw(format!(" {} — {NOT_CONNECTED}", place(cx.m, c))),
+    ])]
 }

@@ -83,7 +83,9 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
                     Next::Interactive(spec, step, attempt) => {
                         let _ = pause_tx.send(true);
                         tui.suspend();
-                        println!(
+                        use std::io::Write;
+                        let _ = writeln!(
+                            std::io::stdout(),
                             "\n── {step}: {} (the cockpit comes back when it ends)\n",
                             spec.command.lines().next().unwrap_or("")
                         );

@@ -9,6 +9,7 @@ use crate::core::model::Model;
 use crate::exec::Executor;
 use crate::session::{Loaded, Session};
 use crate::ui::theme::Theme;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -85,7 +86,9 @@ pub async fn run(loaded: &Loaded, session: Session, prepared: Prepared) -> i32 {
     };
     match app::run(app).await {
         Ok(code) => {
-            eprintln!(
+            // The terminal may be gone (SIGHUP): a failed write must not turn into a panic.
+            let _ = writeln!(
+                std::io::stderr(),
                 "shipdeck: run {run_id} — resume with `shipdeck run {} --resume {run_id}`, record with `shipdeck report {run_id}`",
                 loaded.path.display()
             );
@@ -93,7 +96,8 @@ pub async fn run(loaded: &Loaded, session: Session, prepared: Prepared) -> i32 {
         }
         Err(e) => {
             crate::tui::restore();
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "shipdeck: the cockpit needs a terminal ({e}); use --headless to run without one"
             );
             crate::headless::EXIT_USAGE

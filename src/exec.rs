@@ -158,6 +158,8 @@ impl Executor {
                 }
             }
             Event::StepFinished { .. } => c.running = None,
+            // The run is closed: a later panic has nothing left to record.
+            Event::RunFinished { .. } => c.journal = None,
             _ => {}
         }
     }

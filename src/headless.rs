@@ -15,6 +15,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
+/// Prints a line; a closed stdout (a dropped SSH session, `| head`) must not stop the run
+/// half-way through a step, so write errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub use crate::core::update::NO_CLUSTER;
 
 #[derive(Debug, Clone, Default)]
@@ -423,7 +439,7 @@ impl<'a> Driver<'a> {
                     self.out.warn(&format!("cannot write the journal: {e}"));
                 }
             }
-            RunnerEvent::Line { text, .. } if self.opts.verbose => println!("  │ {text}"),
+            RunnerEvent::Line { text, .. } if self.opts.verbose => say!("  │ {text}"),
             RunnerEvent::Line { .. } => {}
         }
     }
@@ -546,7 +562,7 @@ impl Printer {
         } else {
             format!("  {}", self.paint("2", detail))
         };
-        println!(
+        say!(
             "{} {} {}  {}{}",
             Self::now(),
             self.paint(code, glyph),
@@ -557,7 +573,7 @@ impl Printer {
     }
 
     fn phase(&self, name: &str) {
-        println!(
+        say!(
             "{} {}",
             Self::now(),
             self.paint("1;34", &format!("═ {name}"))
@@ -565,7 +581,7 @@ impl Printer {
     }
 
     fn group(&self, step: &Step) {
-        println!(
+        say!(
             "{} {} {}  {}",
             Self::now(),
             self.paint("34", "▸"),
@@ -575,14 +591,14 @@ impl Printer {
     }
 
     fn info(&self, text: &str) {
-        println!("{} {}", Self::now(), text);
+        say!("{} {}", Self::now(), text);
     }
 
     fn warn(&self, text: &str) {
-        eprintln!("shipdeck: warning: {text}");
+        say_err!("shipdeck: warning: {text}");
     }
 
     fn error(&self, text: &str) {
-        eprintln!("shipdeck: {text}");
+        say_err!("shipdeck: {text}");
     }
 }

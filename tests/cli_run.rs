@@ -201,7 +201,7 @@ fn kill_9_mid_step_then_resume() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let journal = wait_for(&runs, |e| count(e, "step_started", "nap") == 1);
+    let journal = wait_for(&runs, |e| count(e, "step_spawned", "nap") == 1);
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     // Tear the last line as a crash mid-write would.
@@ -320,7 +320,7 @@ fn sigterm_interrupts_the_step_and_exits_3() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let journal = wait_for(&runs, |e| count(e, "step_started", "nap") == 1);
+    let journal = wait_for(&runs, |e| count(e, "step_spawned", "nap") == 1);
     std::thread::sleep(Duration::from_millis(200));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),

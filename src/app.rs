@@ -89,15 +89,20 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
                             "\n── {step}: {} (the cockpit comes back when it ends)\n",
                             spec.command.lines().next().unwrap_or("")
                         );
-                        let result = run_interactive(spec, &app).await;
-                        let _ = tui.resume();
-                        let _ = pause_tx.send(false);
+                        let result = run_interactive(spec, &step, attempt, &mut app).await;
                         let done = finished(&result);
                         let _ = app.tx.try_send(Msg::StepDone {
                             step,
                             attempt,
                             done,
                         });
+                        if crate::tui::hung_up() {
+                            // The pane died while the step had the terminal: no SIGHUP came to us.
+                            let _ = app.tx.try_send(Msg::Signal(SignalKind::Hangup));
+                            continue;
+                        }
+                        let _ = tui.resume();
+                        let _ = pause_tx.send(false);
                         app.model.dirty = true;
                     }
                 }
@@ -115,13 +120,30 @@ fn draw(tui: &mut Tui, app: &mut App) {
     app.model.dirty = false;
 }
 
-async fn run_interactive(spec: runner::StepSpec, app: &App) -> runner::StepResult {
+/// Runs a step that owns the terminal; its process group is journaled like any other.
+async fn run_interactive(
+    spec: runner::StepSpec,
+    step: &str,
+    attempt: u32,
+    app: &mut App,
+) -> runner::StepResult {
     let (ev_tx, mut ev_rx) = mpsc::channel::<RunnerEvent>(16);
     let (_abort_tx, abort_rx) = watch::channel(false);
-    let drain = tokio::spawn(async move { while ev_rx.recv().await.is_some() {} });
-    let result = runner::run_step(spec, app.exec.grace, ev_tx, abort_rx).await;
-    let _ = drain.await;
-    result
+    let run = runner::run_step(spec, app.exec.grace, ev_tx, abort_rx);
+    tokio::pin!(run);
+    loop {
+        tokio::select! {
+            result = &mut run => return result,
+            Some(ev) = ev_rx.recv() => {
+                if let RunnerEvent::Started { pid } = ev {
+                    let msg = Msg::StepSpawned { step: step.to_string(), attempt, pgid: pid as i32 };
+                    for effect in update(&mut app.model, msg) {
+                        app.exec.apply(effect);
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn spawn_signals(tx: mpsc::Sender<Msg>) {
@@ -153,6 +175,10 @@ fn spawn_clock(tx: mpsc::Sender<Msg>) {
         loop {
             tick.tick().await;
             if tx.send(Msg::Tick(Utc::now())).await.is_err() {
+                break;
+            }
+            if crate::tui::hung_up() {
+                let _ = tx.send(Msg::Signal(SignalKind::Hangup)).await;
                 break;
             }
         }

@@ -11,23 +11,42 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{self, Stdout};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
 pub struct Tui {
     pub terminal: Term,
-    active: bool,
 }
 
-/// Puts the terminal back the way a shell expects it. Safe to call more than once.
+/// Whether the screen is ours (raw mode, alternate screen) right now.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back the way a shell expects it. Only the first call after taking the
+/// screen does anything: leaving the alternate screen twice would move the cursor back over
+/// whatever was printed in between (a panic message, say).
 pub fn restore() {
-    let _ = disable_raw_mode();
-    let _ = execute!(
-        io::stdout(),
-        DisableBracketedPaste,
-        LeaveAlternateScreen,
-        Show
-    );
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = disable_raw_mode();
+        let _ = execute!(
+            io::stdout(),
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            Show
+        );
+    }
+}
+
+/// Whether the terminal hung up (its pane was killed, the SSH session dropped), for when no
+/// SIGHUP reaches shipdeck — e.g. while an interactive step held the foreground.
+pub fn hung_up() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::empty())];
+    let hup = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        && fds[0].revents().is_some_and(|r| r.intersects(hup))
 }
 
 static HOOK: Once = Once::new();
@@ -49,7 +68,6 @@ impl Tui {
     pub fn enter() -> io::Result<Self> {
         let mut tui = Tui {
             terminal: Terminal::new(CrosstermBackend::new(io::stdout()))?,
-            active: false,
         };
         tui.resume()?;
         Ok(tui)
@@ -57,21 +75,18 @@ impl Tui {
 
     /// Leaves raw mode and the alternate screen (an interactive step takes the terminal).
     pub fn suspend(&mut self) {
-        if self.active {
-            restore();
-            self.active = false;
-        }
+        restore();
     }
 
     pub fn resume(&mut self) -> io::Result<()> {
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
         execute!(
             io::stdout(),
             EnterAlternateScreen,
             EnableBracketedPaste,
             Hide
         )?;
-        self.active = true;
         // Whatever was on screen before is gone: draw everything next time.
         self.terminal.clear()?;
         Ok(())
@@ -80,6 +95,6 @@ impl Tui {
 
 impl Drop for Tui {
     fn drop(&mut self) {
-        self.suspend();
+        restore();
     }
 }

@@ -159,19 +159,51 @@ impl Drop for GroupGuard {
     }
 }
 
+/// Runs in the forked child of an interactive step, before exec: the child makes its own
+/// group the terminal's foreground (so its first read cannot race the parent's hand-over)
+/// and restores the job-control signals a tmux pane may have left ignored — an ignored
+/// SIGTTIN turns a read from the terminal into an error instead of a wait.
+pub(crate) fn take_terminal() -> std::io::Result<()> {
+    // SAFETY: sigprocmask, tcsetpgrp, getpgrp and signal are async-signal-safe.
+    unsafe {
+        let mut ttou: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut ttou);
+        libc::sigaddset(&mut ttou, libc::SIGTTOU);
+        libc::sigprocmask(libc::SIG_BLOCK, &ttou, &mut old);
+        if libc::isatty(0) == 1 {
+            libc::tcsetpgrp(0, libc::getpgrp());
+        }
+        for sig in [
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+            libc::SIGTSTP,
+            libc::SIGINT,
+            libc::SIGQUIT,
+        ] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    Ok(())
+}
+
 /// An interactive step lives in its own group, so it must become the
 /// terminal's foreground group or its first read stops it with SIGTTIN.
-/// Returns shipdeck's own group, to restore later, if the hand-over happened.
-pub(crate) fn hand_terminal_to(pgid: Pid) -> Option<Pid> {
-    let ours = getpgrp();
-    // SAFETY: tcgetpgrp only reads the state of fd 0, which is always open.
-    if !std::io::stdin().is_terminal() || unsafe { libc::tcgetpgrp(0) } != ours.as_raw() {
-        return None;
-    }
+/// (The child also takes it itself before exec; see `take_terminal`.)
+pub(crate) fn hand_terminal_to(pgid: Pid) {
     set_foreground(pgid);
     // The child may have been stopped by reading before the hand-over.
     let _ = killpg(pgid, Signal::SIGCONT);
-    Some(ours)
+}
+
+/// shipdeck's own group when it is the terminal's foreground (so it may hand it over and
+/// must take it back afterwards).
+pub(crate) fn foreground_owner() -> Option<Pid> {
+    let ours = getpgrp();
+    // SAFETY: tcgetpgrp only reads the state of fd 0, which is always open.
+    let fg = unsafe { libc::tcgetpgrp(0) };
+    (std::io::stdin().is_terminal() && fg == ours.as_raw()).then_some(ours)
 }
 
 /// tcsetpgrp from a background group raises SIGTTOU, which would stop

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 
-use super::pgroup::{GroupGuard, clean_group, escalate, hand_terminal_to};
+use super::pgroup::{GroupGuard, clean_group, escalate, foreground_owner, hand_terminal_to};
 use std::time::{Duration, Instant};
 
 use nix::unistd::Pid;
@@ -137,6 +137,12 @@ pub async fn run_step(
     if *abort.borrow() {
         return result(Outcome::Aborted, None, started);
     }
+    // Whether shipdeck holds the terminal, asked before the child can take it over.
+    let ours = if spec.interactive {
+        foreground_owner()
+    } else {
+        None
+    };
     let (mut child, pid, pgid) = match spawn(&spec).await {
         Ok(spawned) => spawned,
         Err(msg) => {
@@ -156,7 +162,10 @@ pub async fn run_step(
             "[shipdeck] interactive step: output went to the terminal",
         )
         .await;
-        guard.terminal = hand_terminal_to(pgid);
+        if let Some(ours) = ours {
+            hand_terminal_to(pgid);
+            guard.terminal = Some(ours);
+        }
     }
 
     let (line_tx, line_rx) = mpsc::channel(CHANNEL_CAP);
@@ -251,6 +260,8 @@ async fn spawn(spec: &StepSpec) -> Result<(Child, u32, Pid), String> {
         cmd.stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
+        // SAFETY: the closure only makes async-signal-safe calls (see take_terminal).
+        unsafe { cmd.pre_exec(super::pgroup::take_terminal) };
     } else {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())

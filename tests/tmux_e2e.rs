@@ -453,7 +453,12 @@ impl Tmux {
     /// Waits for the first draw of the cockpit (its header names the checklist).
     fn wait_cockpit(&self, name: &str) -> String {
         self.wait_for(&format!("the cockpit showing {name:?}"), |s| {
-            s.lines().next().unwrap_or_default().contains(name) && has_pane(s, "checklist")
+            // The footer is the last row written: with it on screen the frame is whole.
+            s.lines().next().unwrap_or_default().contains(name)
+                && has_pane(s, "checklist")
+                && s.lines()
+                    .last()
+                    .is_some_and(|l| l.contains("help") || l.contains("quit"))
         })
     }
 }

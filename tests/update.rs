@@ -512,3 +512,42 @@ fn idle_ticks_redraw_only_when_the_second_changes() {
     );
     assert!(m.dirty);
 }
+
+#[test]
+fn a_step_allowed_to_fail_moves_on() {
+    let text = "name: L\nphases:\n  - name: P\n    steps:\n      - { id: lint, title: Lint, run: lint, continue_on_error: true }\n      - { id: ship, title: Ship, run: ship }\n";
+    let c = load_checklist(text, "l.yaml", &LoadOptions::default()).unwrap();
+    let mut m = Model::new(Arc::new(c), RunState::default(), "ana@box".into(), t0());
+    enter(&mut m);
+    update(
+        &mut m,
+        Msg::StepDone {
+            step: "lint".into(),
+            attempt: 1,
+            done: done(StepOutcome::Failed, Some(1)),
+        },
+    );
+    assert_eq!(m.run.state_of("lint"), StepState::Failed);
+    assert_eq!(m.selected_id(), Some("ship"));
+    let f = m.flash.as_ref().unwrap();
+    assert!(!f.error && f.text.contains("allowed to fail"), "{}", f.text);
+    enter(&mut m);
+    let fx = update(
+        &mut m,
+        Msg::StepDone {
+            step: "ship".into(),
+            attempt: 1,
+            done: done(StepOutcome::Succeeded, Some(0)),
+        },
+    );
+    assert!(
+        matches!(
+            events(&fx).last(),
+            Some(Event::RunFinished {
+                outcome: RunOutcome::Succeeded,
+                ..
+            })
+        ),
+        "a tolerated failure still lets the run succeed"
+    );
+}

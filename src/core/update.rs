@@ -771,11 +771,26 @@ fn step_done(m: &mut Model, step: String, attempt: u32, done: Finished, fx: &mut
             .clone()
             .or(done.exit_code.map(|c| format!("exit {c}")))
             .unwrap_or_else(|| outcome.as_str().into());
-        flash(
-            m,
-            &format!("`{step}` {} ({why}) — r retries, s skips", outcome.as_str()),
-            true,
-        );
+        let allowed = m.step(&step).is_some_and(|s| s.continue_on_error);
+        if allowed && outcome != StepOutcome::Interrupted {
+            if m.selected_id() == Some(step.as_str()) {
+                advance(m);
+            }
+            flash(
+                m,
+                &format!(
+                    "`{step}` {} ({why}) — allowed to fail, moving on",
+                    outcome.as_str()
+                ),
+                false,
+            );
+        } else {
+            flash(
+                m,
+                &format!("`{step}` {} ({why}) — r retries, s skips", outcome.as_str()),
+                true,
+            );
+        }
     }
     after_process(m, fx);
 }

@@ -66,6 +66,8 @@ pub struct Executor {
     /// Relative `cwd`s are relative to the checklist's directory.
     base_dir: PathBuf,
     pub grace: Grace,
+    /// The cluster connection, when the checklist has one.
+    pub kube: Option<crate::sources::kube_client::Kube>,
 }
 
 /// What the app loop must do itself after an effect.
@@ -93,6 +95,7 @@ impl Executor {
             secrets,
             base_dir,
             grace: Grace::default(),
+            kube: None,
         }
     }
 
@@ -138,6 +141,57 @@ impl Executor {
                         attempt,
                         lines,
                     });
+                });
+            }
+            Effect::Apply {
+                step,
+                attempt,
+                action,
+                rollback,
+            } => {
+                let tx = self.tx.clone();
+                let kube = self.kube.clone();
+                tokio::spawn(async move {
+                    let result = match kube {
+                        Some(k) => crate::sources::kube_actions::apply(&k, &action).await,
+                        None => Err(crate::core::update::NO_CLUSTER.to_string()),
+                    };
+                    let msg = if rollback {
+                        Msg::RollbackActionDone { step, result }
+                    } else {
+                        Msg::ActionDone {
+                            step,
+                            attempt,
+                            result,
+                        }
+                    };
+                    let _ = tx.send(msg).await;
+                });
+            }
+            Effect::Wait {
+                step,
+                attempt,
+                wait,
+            } => {
+                let (abort_tx, abort_rx) = watch::channel(false);
+                self.aborts.insert(step.clone(), abort_tx);
+                let tx = self.tx.clone();
+                let kube = self.kube.clone();
+                tokio::spawn(async move {
+                    let result = match kube {
+                        Some(k) => crate::sources::kube_wait::wait(&k, &wait, abort_rx).await,
+                        None => crate::core::msg::WaitResult::Failed {
+                            detail: crate::core::update::NO_CLUSTER.to_string(),
+                            duration_ms: 0,
+                        },
+                    };
+                    let _ = tx
+                        .send(Msg::WaitDone {
+                            step,
+                            attempt,
+                            result,
+                        })
+                        .await;
                 });
             }
             Effect::Quit { code } => return Next::Quit(code),

@@ -463,7 +463,9 @@ impl<'a> Driver<'a> {
         let mut order: Vec<&'a Step> = failed.into_iter().collect();
         order.extend(self.completed.iter().rev().copied());
         for step in order {
-            let Some(cmd) = &step.rollback else { continue };
+            let Some(crate::config::checklist::Rollback::Command(cmd)) = &step.rollback else {
+                continue;
+            };
             let by = self.session.by.clone();
             let command = redact(cmd, &self.session.secrets).into_owned();
             if self

@@ -729,8 +729,10 @@ fn full_release_steps() {
     let backup = c.step("database-backup").unwrap();
     assert!(backup.confirm);
     assert_eq!(
-        backup.rollback.as_deref(),
-        Some("./scripts/restore.sh --latest")
+        backup.rollback,
+        Some(shipdeck::config::checklist::Rollback::Command(
+            "./scripts/restore.sh --latest".into()
+        ))
     );
     let db_value = std::env::var("SHIPDECK_CORPUS_DB_PASSWORD")
         .unwrap_or_else(|_| "not-the-real-one".to_string());

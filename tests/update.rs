@@ -229,13 +229,28 @@ fn skip_needs_a_reason_and_records_it() {
 }
 
 #[test]
-fn cluster_steps_fail_plainly() {
+fn actions_go_to_the_executor_and_their_result_is_journaled() {
     let mut m = model_with(&[]);
     select(&mut m, "roll");
-    let ev = events(&enter(&mut m));
-    assert_eq!(ev.len(), 2);
+    let fx = enter(&mut m);
     assert!(
-        matches!(&ev[1], Event::StepFinished { outcome: StepOutcome::Failed, message: Some(msg), .. } if msg == NO_CLUSTER)
+        matches!(&events(&fx)[0], Event::StepStarted { what: Some(w), .. } if w == "restart deployment/web")
+    );
+    assert!(fx.iter().any(
+        |e| matches!(e, Effect::Apply { step, attempt: 1, rollback: false, .. } if step == "roll")
+    ));
+    assert!(m.running.is_some());
+    let fx = update(
+        &mut m,
+        Msg::ActionDone {
+            step: "roll".into(),
+            attempt: 1,
+            result: Err(NO_CLUSTER.into()),
+        },
+    );
+    let ev = events(&fx);
+    assert!(
+        matches!(&ev[0], Event::StepFinished { outcome: StepOutcome::Failed, message: Some(msg), .. } if msg == NO_CLUSTER)
     );
     assert!(m.running.is_none());
 }

@@ -207,6 +207,22 @@ impl Wait {
     }
 }
 
+/// What undoes a step: a shell command, or a built-in action (`rollback: { undo: deployment/web }`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rollback {
+    Command(String),
+    Action(Action),
+}
+
+impl Rollback {
+    pub fn describe(&self) -> String {
+        match self {
+            Rollback::Command(c) => c.clone(),
+            Rollback::Action(a) => a.describe(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepKind {
     Run(String),
@@ -228,7 +244,7 @@ pub struct Step {
     pub interactive: bool,
     pub timeout: Option<Duration>,
     pub estimate: Option<Duration>,
-    pub rollback: Option<String>,
+    pub rollback: Option<Rollback>,
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,
     pub shell: Option<String>,

@@ -380,7 +380,13 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
                 }
             }
             "estimate" => s.estimate = dec.duration(v, "estimate"),
-            "rollback" => s.rollback = dec.string(v, "rollback"),
+            "rollback" => {
+                s.rollback = if v.as_map().is_some() {
+                    dec.action(v).map(Rollback::Action)
+                } else {
+                    dec.string(v, "rollback").map(Rollback::Command)
+                }
+            }
             "env" => s.env = decode_env(dec, v),
             "cwd" => s.cwd = dec.string(v, "cwd"),
             "shell" => s.shell = dec.string(v, "shell"),

@@ -1,6 +1,7 @@
 //! What `update` asks the executor to do; the only way the core reaches the world.
 
 use super::journal::Entry;
+use crate::config::checklist::{Action, Wait};
 
 /// A step's command as the runner needs it (variables already expanded).
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,19 @@ pub enum Effect {
     LoadLog {
         step: String,
         attempt: u32,
+    },
+    /// Apply a built-in action through the Kubernetes API (`rollback`: it is a step's rollback).
+    Apply {
+        step: String,
+        attempt: u32,
+        action: Action,
+        rollback: bool,
+    },
+    /// Wait for a rollout, pods or a probe; `Abort { step }` cancels it.
+    Wait {
+        step: String,
+        attempt: u32,
+        wait: Wait,
     },
     Quit {
         code: i32,

@@ -162,6 +162,35 @@ pub enum Event {
         exit_code: Option<i32>,
         duration_ms: u64,
     },
+    ActionApplied {
+        step: String,
+        /// `set_image deployment/web web=registry/web:2.0`.
+        action: String,
+        target: String,
+        before: String,
+        after: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision_before: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision_after: Option<i64>,
+    },
+    WaitSatisfied {
+        step: String,
+        what: String,
+        duration_ms: u64,
+    },
+    WaitTimedOut {
+        step: String,
+        what: String,
+        duration_ms: u64,
+        message: String,
+    },
+    WaitFailed {
+        step: String,
+        what: String,
+        duration_ms: u64,
+        message: String,
+    },
     RunFinished {
         outcome: RunOutcome,
         duration_ms: u64,

@@ -1,7 +1,94 @@
 //! What the cockpit knows of the cluster: plain views of workloads, pods and events (no
 //! Kubernetes types here), with kubectl's rules for rollout status and pod STATUS.
 
+use super::msg::Stream;
 use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Events kept for the events pane.
+pub const EVENTS_CAP: usize = 200;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Connection {
+    /// The checklist has no `cluster:`.
+    #[default]
+    None,
+    Connecting,
+    Connected {
+        context: String,
+        namespace: String,
+        server: String,
+    },
+    Unavailable(String),
+}
+
+/// Everything the cockpit knows of the cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KubeState {
+    pub connection: Connection,
+    /// By `kind/name`.
+    pub workloads: BTreeMap<String, WorkloadView>,
+    pub pods: BTreeMap<String, PodView>,
+    /// Newest first.
+    pub events: VecDeque<EventView>,
+    /// Streams that broke: since when and why.
+    pub stale: BTreeMap<Stream, (DateTime<Utc>, String)>,
+}
+
+impl KubeState {
+    /// Pods whose labels match the workload's selector.
+    pub fn pods_of<'a>(&'a self, w: &'a WorkloadView) -> impl Iterator<Item = &'a PodView> + 'a {
+        self.pods
+            .values()
+            .filter(move |p| !w.selector.is_empty() && selector_matches(&w.selector, &p.labels))
+    }
+
+    /// The pods pane: pods of any watched workload.
+    pub fn watched_pods(&self) -> Vec<&PodView> {
+        self.pods
+            .values()
+            .filter(|p| {
+                self.workloads
+                    .values()
+                    .any(|w| !w.selector.is_empty() && selector_matches(&w.selector, &p.labels))
+            })
+            .collect()
+    }
+
+    pub fn push_event(&mut self, e: EventView) {
+        // The same event object comes again with a higher count: replace it in place.
+        self.events.retain(|old| {
+            !(old.object == e.object && old.reason == e.reason && old.message == e.message)
+        });
+        self.events.push_front(e);
+        self.events.truncate(EVENTS_CAP);
+    }
+}
+
+/// Equality-based label selectors (`app=web,tier!=canary`, `app`), as kubectl accepts them.
+pub fn selector_matches(selector: &str, labels: &[(String, String)]) -> bool {
+    let get = |k: &str| {
+        labels
+            .iter()
+            .find(|(lk, _)| lk == k)
+            .map(|(_, v)| v.as_str())
+    };
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .all(|term| {
+            if let Some((k, v)) = term.split_once("!=") {
+                get(k.trim()) != Some(v.trim())
+            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                get(k.trim()) == Some(v.trim())
+            } else if let Some(k) = term.strip_prefix('!') {
+                get(k.trim()).is_none()
+            } else {
+                get(term).is_some()
+            }
+        })
+}
 
 /// The fields of a workload that rollout status and the rollout pane need.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -573,6 +660,19 @@ mod tests {
         };
         assert_eq!(pod_status(&unsched), "Pending");
         assert_eq!(pod_warning(&unsched), Some("Unschedulable"));
+    }
+
+    #[test]
+    fn selectors() {
+        let labels = vec![
+            ("app".to_string(), "web".to_string()),
+            ("tier".to_string(), "front".to_string()),
+        ];
+        assert!(selector_matches("app=web", &labels));
+        assert!(selector_matches("app==web,tier", &labels));
+        assert!(!selector_matches("app=web,tier!=front", &labels));
+        assert!(selector_matches("!canary", &labels));
+        assert!(!selector_matches("app=db", &labels));
     }
 
     #[test]

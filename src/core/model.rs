@@ -22,9 +22,21 @@ pub enum Row {
     },
 }
 
+/// What a running step is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Command,
+    Action,
+    /// Its command or action is done; waiting for the rollout, pods or a probe.
+    Waiting,
+}
+
 /// The step whose process is running now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Running {
+    pub phase: Phase,
+    /// Exit code of the command, kept while its wait goes on.
+    pub exit_code: Option<i32>,
     pub step: String,
     pub attempt: u32,
     pub since: DateTime<Utc>,
@@ -68,6 +80,8 @@ pub enum InputWhat {
     SkipReason,
     Comment,
     SignOffName,
+    /// Text the logs pane filters on (`step` is empty).
+    LogFilter,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +141,8 @@ pub struct Model {
     pub selected: usize,
     pub running: Option<Running>,
     pub outputs: BTreeMap<String, Output>,
+    pub kube: super::kube::KubeState,
+    pub logs: super::logs::LogBuffer,
     /// The step that just finished keeps the output pane until the selection moves.
     pub shown: Option<String>,
     /// Lines scrolled up from the tail in the output pane; 0 with `follow` shows the tail.
@@ -167,6 +183,8 @@ impl Model {
             selected: 0,
             running: None,
             outputs: BTreeMap::new(),
+            kube: Default::default(),
+            logs: Default::default(),
             shown: None,
             output_scroll: 0,
             follow: true,

@@ -2,7 +2,93 @@
 
 use super::journal::StepOutcome;
 use super::keys::Key;
+use super::kube::{EventView, PodView, WorkloadView};
 use chrono::{DateTime, Utc};
+
+/// A watch stream of the cluster, for "stale since" marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stream {
+    Workloads,
+    Pods,
+    Events,
+    Logs,
+}
+
+/// What the kube sources report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeMsg {
+    Connected {
+        context: String,
+        namespace: String,
+        server: String,
+    },
+    /// The cluster could not be reached at all (bad kubeconfig, unknown context).
+    Unavailable(String),
+    Workload(WorkloadView),
+    WorkloadGone {
+        kind: String,
+        name: String,
+    },
+    /// A full relist (watch restart, 410 Gone): replaces every pod known so far.
+    PodsRelisted(Vec<PodView>),
+    Pod(PodView),
+    PodGone(String),
+    Event(EventView),
+    /// A stream broke; the panes it feeds say "stale since" until `Live`.
+    Stale {
+        stream: Stream,
+        since: DateTime<Utc>,
+        error: String,
+    },
+    Live {
+        stream: Stream,
+    },
+}
+
+/// One log line of one pod, with the timestamp the kubelet gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub pod: String,
+    pub ts: DateTime<Utc>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogStreamState {
+    Attached,
+    Detached,
+    Retrying(String),
+}
+
+/// What a built-in action changed, for the journal and the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRecord {
+    /// `set_image deployment/web web=registry/web:2.0`.
+    pub what: String,
+    pub target: String,
+    /// Image(s), replica count or paused flag before and after, as text.
+    pub before: String,
+    pub after: String,
+    pub revision_before: Option<i64>,
+    pub revision_after: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitResult {
+    Satisfied {
+        detail: String,
+        duration_ms: u64,
+    },
+    TimedOut {
+        detail: String,
+        duration_ms: u64,
+    },
+    /// The condition can no longer be met (e.g. ProgressDeadlineExceeded).
+    Failed {
+        detail: String,
+        duration_ms: u64,
+    },
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
@@ -54,4 +140,26 @@ pub enum Msg {
     Signal(SignalKind),
     /// The journal could not be written: the run must not go on unrecorded.
     JournalFailed(String),
+    Kube(KubeMsg),
+    /// A batch of log lines (at most about 50, or what came in 100 ms).
+    Logs(Vec<LogLine>),
+    LogStream {
+        pod: String,
+        state: LogStreamState,
+    },
+    ActionDone {
+        step: String,
+        attempt: u32,
+        result: Result<ActionRecord, String>,
+    },
+    /// `rollback` is set when the action was a step's rollback, not the step.
+    RollbackActionDone {
+        step: String,
+        result: Result<ActionRecord, String>,
+    },
+    WaitDone {
+        step: String,
+        attempt: u32,
+        result: WaitResult,
+    },
 }

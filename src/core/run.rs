@@ -85,6 +85,29 @@ pub struct Mark {
     pub text: String,
 }
 
+/// A built-in action as the journal recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionMark {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub target: String,
+    pub before: String,
+    pub after: String,
+    pub revision_before: Option<i64>,
+    pub revision_after: Option<i64>,
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitMark {
+    pub at: DateTime<Utc>,
+    pub what: String,
+    /// `satisfied`, `timed_out` or `failed`.
+    pub outcome: &'static str,
+    pub duration_ms: u64,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepRecord {
     pub state: StepState,
@@ -94,6 +117,8 @@ pub struct StepRecord {
     pub signoffs: Vec<Mark>,
     pub comments: Vec<Mark>,
     pub rollbacks: Vec<Mark>,
+    pub actions: Vec<ActionMark>,
+    pub waits: Vec<WaitMark>,
 }
 
 impl Default for StepRecord {
@@ -106,6 +131,8 @@ impl Default for StepRecord {
             signoffs: Vec::new(),
             comments: Vec::new(),
             rollbacks: Vec::new(),
+            actions: Vec::new(),
+            waits: Vec::new(),
         }
     }
 }
@@ -328,6 +355,70 @@ impl RunState {
                 if let Some(m) = rec.rollbacks.last_mut() {
                     m.text = format!("{} ({})", m.text, outcome.as_str());
                 }
+            }
+            Event::ActionApplied {
+                step,
+                action,
+                target,
+                before,
+                after,
+                revision_before,
+                revision_after,
+            } => {
+                let rec = self.steps.entry(step.clone()).or_default();
+                rec.actions.push(ActionMark {
+                    at,
+                    action: action.clone(),
+                    target: target.clone(),
+                    before: before.clone(),
+                    after: after.clone(),
+                    revision_before: *revision_before,
+                    revision_after: *revision_after,
+                });
+            }
+            Event::WaitSatisfied {
+                step,
+                what,
+                duration_ms,
+            } => {
+                let rec = self.steps.entry(step.clone()).or_default();
+                rec.waits.push(WaitMark {
+                    at,
+                    what: what.clone(),
+                    outcome: "satisfied",
+                    duration_ms: *duration_ms,
+                    message: String::new(),
+                });
+            }
+            Event::WaitTimedOut {
+                step,
+                what,
+                duration_ms,
+                message,
+            } => {
+                let rec = self.steps.entry(step.clone()).or_default();
+                rec.waits.push(WaitMark {
+                    at,
+                    what: what.clone(),
+                    outcome: "timed_out",
+                    duration_ms: *duration_ms,
+                    message: message.clone(),
+                });
+            }
+            Event::WaitFailed {
+                step,
+                what,
+                duration_ms,
+                message,
+            } => {
+                let rec = self.steps.entry(step.clone()).or_default();
+                rec.waits.push(WaitMark {
+                    at,
+                    what: what.clone(),
+                    outcome: "failed",
+                    duration_ms: *duration_ms,
+                    message: message.clone(),
+                });
             }
             Event::RunFinished { outcome, .. } => self.finished = Some((at, *outcome)),
         }

@@ -1,13 +1,13 @@
 //! `update(&mut Model, Msg) -> Vec<Effect>`: every transition of the cockpit, pure and deterministic.
 
-use super::effect::{Command as StepCommand, Effect};
-use super::journal::{Entry, Event, RunOutcome, StepOutcome};
+use super::effect::Effect;
+use super::journal::{Entry, Event};
 use super::keys::{Key, KeyCode};
 use super::model::*;
-use super::msg::{Finished, Msg, SignalKind};
-use super::redact::redact;
+use super::msg::{Msg, SignalKind};
 use super::run::StepState;
-use crate::config::checklist::{Step, StepKind};
+use super::steps::*;
+use crate::config::checklist::Step;
 use crate::config::keymap::Command;
 use crate::config::layout::PaneId;
 
@@ -78,25 +78,30 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             done,
         } => step_done(m, step, attempt, done, &mut fx),
         Msg::RollbackDone { step, done } => {
-            m.running = None;
-            m.shown = Some(step.clone());
-            let outcome = done.outcome;
-            record(
-                m,
-                Event::RollbackFinished {
-                    step: step.clone(),
-                    outcome,
-                    exit_code: done.exit_code,
-                    duration_ms: done.duration_ms,
-                },
-                &mut fx,
-            );
-            flash(
-                m,
-                &format!("rollback of `{step}` {}", outcome.as_str()),
-                outcome != StepOutcome::Succeeded,
-            );
-            after_process(m, &mut fx);
+            let message = done.message.clone();
+            rollback_done(m, step, done.outcome, done.exit_code, message, &mut fx)
+        }
+        Msg::ActionDone {
+            step,
+            attempt,
+            result,
+        } => action_done(m, step, attempt, result, &mut fx),
+        Msg::RollbackActionDone { step, result } => rollback_action_done(m, step, result, &mut fx),
+        Msg::WaitDone {
+            step,
+            attempt,
+            result,
+        } => wait_done(m, step, attempt, result, &mut fx),
+        Msg::Kube(k) => {
+            super::kube_update::on_kube(m, k);
+        }
+        Msg::Logs(batch) => {
+            m.logs.push_batch(batch);
+            m.dirty = true;
+        }
+        Msg::LogStream { pod, state } => {
+            m.logs.set_state(&pod, state);
+            m.dirty = true;
         }
         Msg::LogLoaded {
             step,
@@ -135,14 +140,14 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
 }
 
 /// Applies an event to the run state now and has the executor append it to the journal.
-fn record(m: &mut Model, event: Event, fx: &mut Vec<Effect>) {
+pub(super) fn record(m: &mut Model, event: Event, fx: &mut Vec<Effect>) {
     let entry = Entry::new(m.now, event);
     m.run.apply(&entry);
     fx.push(Effect::Journal(entry));
     m.dirty = true;
 }
 
-fn flash(m: &mut Model, text: &str, error: bool) {
+pub(super) fn flash(m: &mut Model, text: &str, error: bool) {
     m.flash = Some(Flash {
         text: text.to_string(),
         error,
@@ -151,7 +156,7 @@ fn flash(m: &mut Model, text: &str, error: bool) {
     m.dirty = true;
 }
 
-fn act(m: &mut Model, what: String) {
+pub(super) fn act(m: &mut Model, what: String) {
     m.last_action = Some(LastAction {
         what,
         by: m.driver.clone(),
@@ -238,11 +243,18 @@ fn on_modal_key(m: &mut Model, modal: Modal, key: Key, fx: &mut Vec<Effect>) {
 }
 
 fn submit_input(m: &mut Model, step: String, what: InputWhat, text: String, fx: &mut Vec<Effect>) {
+    if what == InputWhat::LogFilter {
+        // An empty filter clears it: every line shows again.
+        m.logs.filter = text;
+        m.logs.scroll = 0;
+        return;
+    }
     if text.is_empty() {
         let need = match what {
             InputWhat::SkipReason => "a skip needs a reason",
             InputWhat::Comment => "empty comment: nothing recorded",
             InputWhat::SignOffName => "a sign-off needs the reviewer's name",
+            InputWhat::LogFilter => "",
         };
         return flash(m, need, true);
     }
@@ -289,11 +301,12 @@ fn submit_input(m: &mut Model, step: String, what: InputWhat, text: String, fx: 
             act(m, format!("{step} signed off by {text}"));
             flash(m, &format!("`{step}` signed off by {text}"), false);
         }
+        InputWhat::LogFilter => {}
     }
 }
 
 /// The step itself if it is a leaf, else its descendants that are not done yet.
-fn open_leaves(m: &Model, id: &str) -> Vec<String> {
+pub(super) fn open_leaves(m: &Model, id: &str) -> Vec<String> {
     fn walk(s: &Step, m: &Model, out: &mut Vec<String>) {
         if s.steps.is_empty() {
             if !m.run.state_of(&s.id).is_done() {
@@ -395,11 +408,31 @@ fn on_command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
             }
         }
         Command::Zoom => m.zoom = !m.zoom,
+        Command::Filter if m.focused() == PaneId::Logs => {
+            let text = m.logs.filter.clone();
+            m.modal = Some(Modal::Input {
+                step: String::new(),
+                what: InputWhat::LogFilter,
+                text,
+            });
+        }
         Command::Filter => flash(
             m,
-            "filtering applies to the logs pane, which needs a cluster",
+            "/ filters the logs pane: focus it first (Tab or its number)",
             false,
         ),
+        Command::Follow if m.focused() == PaneId::Logs => {
+            m.logs.follow = !m.logs.follow;
+            if m.logs.follow {
+                m.logs.scroll = 0;
+            }
+            let text = if m.logs.follow {
+                "following the logs"
+            } else {
+                "logs paused (f follows again)"
+            };
+            flash(m, text, false);
+        }
         Command::Follow => {
             m.follow = !m.follow;
             if m.follow {
@@ -431,6 +464,19 @@ fn on_command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
 fn navigate(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
     let page = m.page.max(1);
     match m.focused() {
+        PaneId::Logs => {
+            let len = m.logs.visible().count();
+            let scroll = match cmd {
+                Command::MoveUp => m.logs.scroll + 1,
+                Command::MoveDown => m.logs.scroll.saturating_sub(1),
+                Command::PageUp => m.logs.scroll + page,
+                Command::PageDown => m.logs.scroll.saturating_sub(page),
+                Command::Top => len,
+                _ => 0,
+            };
+            m.logs.scroll = scroll.min(len);
+            m.logs.follow = m.logs.scroll == 0;
+        }
         PaneId::Output => {
             let len = m
                 .output_step()
@@ -499,368 +545,4 @@ fn select(m: &mut Model, row: usize, fx: &mut Vec<Effect>) {
     {
         fx.push(Effect::LoadLog { step: id, attempt });
     }
-}
-
-/// Selects the next step that is still open after a step was settled.
-fn advance(m: &mut Model) {
-    let open = (m.selected + 1..m.rows.len()).find(|i| match &m.rows[*i] {
-        Row::Step { id, .. } => {
-            m.step(id).is_some_and(|s| s.steps.is_empty()) && !m.run.state_of(id).is_done()
-        }
-        Row::Phase(_) => false,
-    });
-    if let Some(i) = open {
-        m.selected = i;
-        m.output_scroll = 0;
-        m.follow = true;
-    }
-}
-
-fn signed_by_other(m: &Model, id: &str) -> bool {
-    let driver_user = m.driver.split('@').next().unwrap_or("");
-    m.run.steps.get(id).is_some_and(|r| {
-        r.signoffs
-            .iter()
-            .any(|s| s.by != m.driver && s.by.split('@').next() != Some(driver_user))
-    })
-}
-
-fn next_attempt(m: &Model, id: &str) -> u32 {
-    m.run
-        .steps
-        .get(id)
-        .and_then(|r| r.attempts.iter().map(|a| a.n).max())
-        .unwrap_or(0)
-        + 1
-}
-
-/// Enter / retry: tick a manual step, run a command, or record why it cannot run.
-fn start(m: &mut Model, id: &str, confirmed: bool, fx: &mut Vec<Effect>) {
-    let Some(step) = m.step(id).cloned() else {
-        return;
-    };
-    if let Some(r) = &m.running {
-        return flash(
-            m,
-            &format!("`{}` is running — one step at a time (x aborts it)", r.step),
-            true,
-        );
-    }
-    let state = m.run.state_of(id);
-    match &step.kind {
-        StepKind::Group => {
-            return flash(
-                m,
-                "a group is done when its sub-steps are — select one of them",
-                false,
-            );
-        }
-        StepKind::Manual if state.is_done() => return flash(m, "already done", false),
-        StepKind::Manual if step.signoff && !signed_by_other(m, id) => {
-            return flash(
-                m,
-                "needs a sign-off by someone other than the driver first (S)",
-                true,
-            );
-        }
-        StepKind::Manual => {
-            record(
-                m,
-                Event::ManualDone {
-                    step: id.to_string(),
-                    by: m.driver.clone(),
-                },
-                fx,
-            );
-            act(m, format!("ticked {id}"));
-            advance(m);
-            return after_process(m, fx);
-        }
-        // Cut off when the last run died: it may have half-happened, so a person decides.
-        _ if state == StepState::Interrupted && !confirmed => {
-            return m.modal = Some(Modal::Confirm {
-                step: id.to_string(),
-                what: ConfirmWhat::Interrupted,
-            });
-        }
-        _ if state.is_done()
-            && !confirmed
-            && m.modal.is_none()
-            && !matches!(state, StepState::Skipped) =>
-        {
-            // Enter on a finished step asks first: re-running is rarely what a deployer means.
-            return m.modal = Some(Modal::Confirm {
-                step: id.to_string(),
-                what: ConfirmWhat::Run,
-            });
-        }
-        _ => {}
-    }
-    if step.confirm && !confirmed {
-        m.modal = Some(Modal::Confirm {
-            step: id.to_string(),
-            what: ConfirmWhat::Run,
-        });
-        return;
-    }
-    let attempt = next_attempt(m, id);
-    let by = m.driver.clone();
-    let cmd = match (&step.kind, &step.wait) {
-        (StepKind::Run(cmd), None) => cmd.clone(),
-        _ => {
-            let what = match &step.kind {
-                StepKind::Action(a) => a.describe(),
-                _ => step
-                    .wait
-                    .as_ref()
-                    .map(|w| format!("wait for {}", w.describe()))
-                    .unwrap_or_default(),
-            };
-            record(
-                m,
-                Event::StepStarted {
-                    step: id.to_string(),
-                    attempt,
-                    by,
-                    what: Some(what),
-                },
-                fx,
-            );
-            let finished = Event::StepFinished {
-                step: id.to_string(),
-                attempt,
-                outcome: StepOutcome::Failed,
-                exit_code: None,
-                signal: None,
-                duration_ms: 0,
-                message: Some(NO_CLUSTER.into()),
-            };
-            record(m, finished, fx);
-            return flash(m, &format!("`{id}` {NO_CLUSTER}"), true);
-        }
-    };
-    let what = redact(&cmd, &m.secrets).into_owned();
-    record(
-        m,
-        Event::StepStarted {
-            step: id.to_string(),
-            attempt,
-            by,
-            what: Some(what),
-        },
-        fx,
-    );
-    act(m, format!("started {id}"));
-    m.running = Some(Running {
-        step: id.to_string(),
-        attempt,
-        since: m.now,
-        pgid: None,
-        aborting: false,
-        rollback: false,
-    });
-    m.outputs.insert(
-        id.to_string(),
-        Output {
-            attempt,
-            ..Output::default()
-        },
-    );
-    m.output_scroll = 0;
-    m.follow = true;
-    fx.push(Effect::RunStep {
-        step: id.to_string(),
-        attempt,
-        command: command_of(&step, cmd),
-    });
-}
-
-fn command_of(step: &Step, command: String) -> StepCommand {
-    StepCommand {
-        command,
-        shell: step.shell.clone().unwrap_or_else(|| "sh".into()),
-        env: step.env.clone(),
-        cwd: step.cwd.clone(),
-        timeout: step.timeout,
-        interactive: step.interactive,
-    }
-}
-
-fn start_rollback(m: &mut Model, id: &str, fx: &mut Vec<Effect>) {
-    let Some(step) = m.step(id).cloned() else {
-        return;
-    };
-    let Some(cmd) = step.rollback.clone() else {
-        return;
-    };
-    if let Some(r) = &m.running {
-        return flash(
-            m,
-            &format!("`{}` is running — one step at a time", r.step),
-            true,
-        );
-    }
-    let attempt = m.run.steps.get(id).map_or(0, |r| r.rollbacks.len() as u32) + 1;
-    let command = redact(&cmd, &m.secrets).into_owned();
-    record(
-        m,
-        Event::RollbackStarted {
-            step: id.to_string(),
-            by: m.driver.clone(),
-            command,
-        },
-        fx,
-    );
-    act(m, format!("rolled back {id}"));
-    m.running = Some(Running {
-        step: id.to_string(),
-        attempt,
-        since: m.now,
-        pgid: None,
-        aborting: false,
-        rollback: true,
-    });
-    m.outputs.insert(
-        id.to_string(),
-        Output {
-            attempt: u32::MAX,
-            ..Output::default()
-        },
-    );
-    let mut command = command_of(&step, cmd);
-    command.interactive = false;
-    fx.push(Effect::RunRollback {
-        step: id.to_string(),
-        attempt,
-        command,
-    });
-}
-
-fn step_done(m: &mut Model, step: String, attempt: u32, done: Finished, fx: &mut Vec<Effect>) {
-    if m.running
-        .as_ref()
-        .is_none_or(|r| r.step != step || r.attempt != attempt || r.rollback)
-    {
-        return;
-    }
-    m.running = None;
-    m.shown = Some(step.clone());
-    let interrupted = matches!(m.quit, Some(QuitState::AfterAbort { interrupted: true }));
-    let outcome = match done.outcome {
-        StepOutcome::Aborted if interrupted => StepOutcome::Interrupted,
-        o => o,
-    };
-    let event = Event::StepFinished {
-        step: step.clone(),
-        attempt,
-        outcome,
-        exit_code: done.exit_code,
-        signal: done.signal,
-        duration_ms: done.duration_ms,
-        message: done.message.clone(),
-    };
-    record(m, event, fx);
-    if outcome == StepOutcome::Succeeded {
-        // Move on only if the deployer is still looking at this step.
-        if m.selected_id() == Some(step.as_str()) {
-            advance(m);
-        }
-    } else {
-        let why = done
-            .message
-            .clone()
-            .or(done.exit_code.map(|c| format!("exit {c}")))
-            .unwrap_or_else(|| outcome.as_str().into());
-        let allowed = m.step(&step).is_some_and(|s| s.continue_on_error);
-        if allowed && outcome != StepOutcome::Interrupted {
-            if m.selected_id() == Some(step.as_str()) {
-                advance(m);
-            }
-            flash(
-                m,
-                &format!(
-                    "`{step}` {} ({why}) — allowed to fail, moving on",
-                    outcome.as_str()
-                ),
-                false,
-            );
-        } else {
-            flash(
-                m,
-                &format!("`{step}` {} ({why}) — r retries, s skips", outcome.as_str()),
-                true,
-            );
-        }
-    }
-    after_process(m, fx);
-}
-
-/// After a step settles: finish the run when everything is done, or complete a pending quit.
-fn after_process(m: &mut Model, fx: &mut Vec<Effect>) {
-    if let Some(QuitState::AfterAbort { interrupted }) = m.quit
-        && m.running.is_none()
-    {
-        return quit_now(m, interrupted, fx);
-    }
-    if m.run.finished.is_none() && all_settled(m) {
-        let duration_ms = m.run.duration_ms(m.now).unwrap_or(0);
-        record(
-            m,
-            Event::RunFinished {
-                outcome: RunOutcome::Succeeded,
-                duration_ms,
-            },
-            fx,
-        );
-        flash(m, "every step is done — q quits", false);
-    }
-}
-
-/// Every leaf step is done (or failed with `continue_on_error`).
-fn all_settled(m: &Model) -> bool {
-    m.checklist
-        .flat_steps()
-        .iter()
-        .filter(|f| f.step.steps.is_empty())
-        .all(|f| {
-            let s = m.run.state_of(&f.step.id);
-            s.is_done() || (s.is_failure() && f.step.continue_on_error)
-        })
-}
-
-fn quit(m: &mut Model, interrupted: bool, fx: &mut Vec<Effect>) {
-    match &m.running {
-        Some(r) => {
-            let step = r.step.clone();
-            if let Some(r) = m.running.as_mut() {
-                r.aborting = true;
-            }
-            m.quit = Some(QuitState::AfterAbort { interrupted });
-            fx.push(Effect::Abort { step });
-        }
-        None => quit_now(m, interrupted, fx),
-    }
-}
-
-fn quit_now(m: &mut Model, interrupted: bool, fx: &mut Vec<Effect>) {
-    m.quit = Some(QuitState::Now { interrupted });
-    let code = if interrupted {
-        if m.run.finished.is_none() {
-            let duration_ms = m.run.duration_ms(m.now).unwrap_or(0);
-            record(
-                m,
-                Event::RunFinished {
-                    outcome: RunOutcome::Interrupted,
-                    duration_ms,
-                },
-                fx,
-            );
-        }
-        3
-    } else if matches!(m.run.finished, Some((_, RunOutcome::Succeeded))) {
-        0
-    } else {
-        1
-    };
-    fx.push(Effect::Quit { code });
 }

@@ -1,5 +1,8 @@
 //! Impure tasks that feed the app: step processes (later kube, logs, probes).
 
+pub mod kube_actions;
+pub mod kube_client;
+pub mod kube_wait;
 pub mod pgroup;
 pub mod runner;
 pub mod terminal;

@@ -92,8 +92,8 @@ fn confirm_lines(
                 format!("Run the rollback of \"{title}\"?"),
                 t.bold(),
             ));
-            if let Some(rb) = step.and_then(|s| s.rollback.as_deref()) {
-                lines.push(command(rb));
+            if let Some(rb) = step.and_then(|s| s.rollback.as_ref()) {
+                lines.push(command(&rb.describe()));
             }
         }
         ConfirmWhat::QuitWhileRunning => {
@@ -143,6 +143,7 @@ fn input_lines(
         InputWhat::SkipReason => format!("Reason for skipping \"{title}\":"),
         InputWhat::Comment => format!("Comment on \"{title}\":"),
         InputWhat::SignOffName => format!("Reviewer who signs off \"{title}\":"),
+        InputWhat::LogFilter => "Show log lines containing (empty shows all):".to_string(),
     };
     let mut lines: Vec<Line> = wrap(Line::styled(prompt, t.bold()), w, 2);
     // The end of the text stays in view while typing; the start gives way to `…`.

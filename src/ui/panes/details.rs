@@ -132,7 +132,8 @@ fn content(m: &Model, step: &Step, t: &Theme) -> Vec<Line<'static>> {
         out.push(kv(t, "gate", format!("probes {}", step.gate.join(", "))));
     }
     if let Some(rb) = &step.rollback {
-        let rb = redact(rb, &m.secrets);
+        let rb = rb.describe();
+        let rb = redact(&rb, &m.secrets);
         let mut lines = rb.lines();
         let first = lines.next().unwrap_or_default();
         out.push(Line::from(vec![

@@ -1,0 +1,51 @@
+//! How cluster news changes the model (called by `update`).
+
+use super::kube::Connection;
+use super::model::Model;
+use super::msg::KubeMsg;
+
+pub(super) fn on_kube(m: &mut Model, msg: KubeMsg) {
+    let k = &mut m.kube;
+    match msg {
+        KubeMsg::Connected {
+            context,
+            namespace,
+            server,
+        } => {
+            k.connection = Connection::Connected {
+                context,
+                namespace,
+                server,
+            }
+        }
+        KubeMsg::Unavailable(e) => k.connection = Connection::Unavailable(e),
+        KubeMsg::Workload(w) => {
+            k.workloads.insert(format!("{}/{}", w.kind, w.name), w);
+        }
+        KubeMsg::WorkloadGone { kind, name } => {
+            k.workloads.remove(&format!("{kind}/{name}"));
+        }
+        KubeMsg::PodsRelisted(pods) => {
+            k.pods = pods.into_iter().map(|p| (p.name.clone(), p)).collect();
+        }
+        KubeMsg::Pod(p) => {
+            k.pods.insert(p.name.clone(), p);
+        }
+        KubeMsg::PodGone(name) => {
+            k.pods.remove(&name);
+        }
+        KubeMsg::Event(e) => k.push_event(e),
+        KubeMsg::Stale {
+            stream,
+            since,
+            error,
+        } => {
+            // Keep the first moment it went stale, not the latest retry.
+            k.stale.entry(stream).or_insert((since, error));
+        }
+        KubeMsg::Live { stream } => {
+            k.stale.remove(&stream);
+        }
+    }
+    m.dirty = true;
+}

@@ -1,0 +1,157 @@
+//! The merged log tail of every followed pod: time-ordered, bounded, filterable.
+
+use super::msg::{LogLine, LogStreamState};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Lines kept when the checklist does not say (`cluster.logs.max_lines`).
+pub const DEFAULT_LOG_CAP: usize = 20_000;
+
+/// Per-pod state of its log stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodLog {
+    /// Index into the theme's pod palette, fixed for the pod's life.
+    pub colour: usize,
+    pub state: LogStreamState,
+    pub lines: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogBuffer {
+    pub lines: VecDeque<LogLine>,
+    pub cap: usize,
+    /// Lines dropped from the front to stay within `cap`.
+    pub dropped: u64,
+    pub pods: BTreeMap<String, PodLog>,
+    /// Case-insensitive text a line (or its pod name) must contain; empty shows all.
+    pub filter: String,
+    /// Following the tail (false: the view stays where it is while lines arrive).
+    pub follow: bool,
+    /// Lines scrolled up from the tail of the filtered view.
+    pub scroll: usize,
+    next_colour: usize,
+}
+
+impl Default for LogBuffer {
+    fn default() -> Self {
+        LogBuffer::new(DEFAULT_LOG_CAP)
+    }
+}
+
+impl LogBuffer {
+    pub fn new(cap: usize) -> Self {
+        LogBuffer {
+            lines: VecDeque::new(),
+            cap: cap.max(1),
+            dropped: 0,
+            pods: BTreeMap::new(),
+            filter: String::new(),
+            follow: true,
+            scroll: 0,
+            next_colour: 0,
+        }
+    }
+
+    fn pod(&mut self, pod: &str) -> &mut PodLog {
+        if !self.pods.contains_key(pod) {
+            let colour = self.next_colour;
+            self.next_colour += 1;
+            self.pods.insert(
+                pod.to_string(),
+                PodLog {
+                    colour,
+                    state: LogStreamState::Attached,
+                    lines: 0,
+                },
+            );
+        }
+        self.pods.get_mut(pod).expect("inserted above")
+    }
+
+    /// Adds lines in time order (usually at the end; late lines slot in by timestamp).
+    pub fn push_batch(&mut self, batch: Vec<LogLine>) {
+        let mut added = 0usize;
+        for line in batch {
+            let visible = self.matches(&line);
+            self.pod(&line.pod).lines += 1;
+            match self.lines.back() {
+                Some(last) if last.ts > line.ts => {
+                    let at = self.lines.partition_point(|l| l.ts <= line.ts);
+                    self.lines.insert(at, line);
+                }
+                _ => self.lines.push_back(line),
+            }
+            if visible {
+                added += 1;
+            }
+        }
+        while self.lines.len() > self.cap {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        if !self.follow {
+            self.scroll += added;
+        }
+    }
+
+    pub fn set_state(&mut self, pod: &str, state: LogStreamState) {
+        self.pod(pod).state = state;
+    }
+
+    pub fn matches(&self, line: &LogLine) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let f = self.filter.to_lowercase();
+        line.text.to_lowercase().contains(&f) || line.pod.to_lowercase().contains(&f)
+    }
+
+    /// The lines the pane shows, oldest first.
+    pub fn visible(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
+        self.lines.iter().filter(|l| self.matches(l))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn line(pod: &str, s: i64, text: &str) -> LogLine {
+        LogLine {
+            pod: pod.into(),
+            ts: Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn merges_in_time_order_and_stays_bounded() {
+        let mut b = LogBuffer::new(3);
+        b.push_batch(vec![line("a", 1, "a1"), line("a", 3, "a3")]);
+        b.push_batch(vec![line("b", 2, "b2")]);
+        let texts: Vec<&str> = b.visible().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["a1", "b2", "a3"]);
+        b.push_batch(vec![line("b", 4, "b4")]);
+        let texts: Vec<&str> = b.visible().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["b2", "a3", "b4"]);
+        assert_eq!(b.dropped, 1);
+        assert_ne!(b.pods["a"].colour, b.pods["b"].colour);
+    }
+
+    #[test]
+    fn filter_and_paused_view() {
+        let mut b = LogBuffer::new(100);
+        b.push_batch(vec![
+            line("web-1", 1, "GET /health 200"),
+            line("web-2", 2, "ERROR db down"),
+        ]);
+        b.filter = "error".into();
+        assert_eq!(b.visible().count(), 1);
+        b.filter = "web-1".into();
+        assert_eq!(b.visible().next().unwrap().text, "GET /health 200");
+        b.filter.clear();
+        b.follow = false;
+        b.push_batch(vec![line("web-1", 3, "x"), line("web-1", 4, "y")]);
+        assert_eq!(b.scroll, 2, "a paused view keeps its place");
+    }
+}

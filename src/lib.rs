@@ -14,3 +14,4 @@ pub mod session;
 pub mod sources;
 pub mod tui;
 pub mod ui;
+pub mod sim;

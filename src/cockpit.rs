@@ -57,7 +57,12 @@ pub fn prepare(loaded: &Loaded, args: &RunArgs) -> Result<Prepared, Vec<Diagnost
     }
 }
 
-pub async fn run(loaded: &Loaded, session: Session, prepared: Prepared) -> i32 {
+pub async fn run(
+    loaded: &Loaded,
+    session: Session,
+    prepared: Prepared,
+    kube: Result<crate::sources::kube_client::Kube, String>,
+) -> i32 {
     let (tx, rx) = mpsc::channel(1024);
     let mut model = Model::new(
         Arc::new(loaded.checklist.clone()),
@@ -74,7 +79,21 @@ pub async fn run(loaded: &Loaded, session: Session, prepared: Prepared) -> i32 {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let exec = Executor::new(session.journal, tx.clone(), session.secrets, base_dir);
+    let mut exec = Executor::new(session.journal, tx.clone(), session.secrets, base_dir);
+    // The cluster panes follow the checklist's `cluster:`; actions and waits use the client.
+    if let Some(cluster) = &loaded.checklist.cluster {
+        match &kube {
+            Ok(k) => {
+                model.kube.connection = crate::core::kube::Connection::Connecting;
+                let _ = (k, cluster); // PENDING-KUBE-WATCH: crate::sources::kube_watch::spawn_all(k, cluster, tx.clone());
+            }
+            Err(e) => model.kube.connection = crate::core::kube::Connection::Unavailable(e.clone()),
+        }
+    }
+    match kube {
+        Ok(k) => exec.kube = Some(k),
+        Err(e) => exec.kube_error = Some(e),
+    }
     let run_id = model.run_id.clone();
     let app = App {
         model,

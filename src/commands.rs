@@ -339,7 +339,16 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> i32 {
         Some(c) => ("cockpit", Some(c.layout.name.as_str())),
         None => ("headless", None),
     };
-    let session = match open_session(&loaded, &runs_dir, args, mode, layout) {
+    let kube = if needs_cluster(&loaded.checklist) {
+        Some(crate::sources::kube_client::connect(&cluster_target(cli, &loaded.checklist)).await)
+    } else {
+        None
+    };
+    let in_use = kube
+        .as_ref()
+        .and_then(|k| k.as_ref().ok())
+        .map(|k| (k.context.clone(), k.namespace.clone()));
+    let session = match open_session(&loaded, &runs_dir, args, mode, layout, in_use) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("shipdeck: {e}");
@@ -354,9 +363,37 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> i32 {
         rollback_on_failure: args.rollback_on_failure,
         grace: Default::default(),
     };
+    let kube = kube.unwrap_or_else(|| Err("this checklist has no `cluster:` section".into()));
     match cockpit {
-        Some(c) => crate::cockpit::run(&loaded, session, c).await,
-        None => headless::run(&loaded, session, opts).await,
+        Some(c) => crate::cockpit::run(&loaded, session, c, kube).await,
+        None => headless::run(&loaded, session, opts, kube).await,
+    }
+}
+
+/// Whether a run talks to a cluster: a `cluster:` section, or a step that acts or waits on one.
+fn needs_cluster(c: &Checklist) -> bool {
+    use crate::config::checklist::Rollback;
+    c.cluster.is_some()
+        || c.flat_steps()
+            .iter()
+            .any(|f| f.step.needs_cluster() || matches!(f.step.rollback, Some(Rollback::Action(_))))
+}
+
+/// kubectl's precedence: flags, then the checklist's `cluster:`, then the kubeconfig.
+pub fn cluster_target(cli: &Cli, c: &Checklist) -> crate::sources::kube_client::ClusterTarget {
+    let cluster = c.cluster.as_ref();
+    crate::sources::kube_client::ClusterTarget {
+        kubeconfig: cli.global.kubeconfig.clone(),
+        context: cli
+            .global
+            .context
+            .clone()
+            .or_else(|| cluster.and_then(|c| c.context.clone())),
+        namespace: cli
+            .global
+            .namespace
+            .clone()
+            .or_else(|| cluster.and_then(|c| c.namespace.clone())),
     }
 }
 
@@ -366,9 +403,10 @@ fn open_session(
     args: &RunArgs,
     mode: &str,
     layout: Option<&str>,
+    in_use: Option<(String, String)>,
 ) -> Result<Session, String> {
     let Some(resume) = &args.resume else {
-        return Session::start(loaded, runs_dir, mode, layout)
+        return Session::start(loaded, runs_dir, mode, layout, in_use)
             .map_err(|e| format!("cannot create the journal in {}: {e}", runs_dir.display()));
     };
     let journal = if resume.is_empty() {

@@ -68,6 +68,8 @@ pub struct Executor {
     pub grace: Grace,
     /// The cluster connection, when the checklist has one.
     pub kube: Option<crate::sources::kube_client::Kube>,
+    /// Why there is no connection, for the steps that needed one.
+    pub kube_error: Option<String>,
 }
 
 /// What the app loop must do itself after an effect.
@@ -96,6 +98,18 @@ impl Executor {
             base_dir,
             grace: Grace::default(),
             kube: None,
+            kube_error: None,
+        }
+    }
+
+    pub fn sender(&self) -> mpsc::Sender<Msg> {
+        self.tx.clone()
+    }
+
+    fn no_cluster(&self) -> String {
+        match &self.kube_error {
+            Some(e) => format!("needs a cluster connection: {e}"),
+            None => crate::core::update::NO_CLUSTER.to_string(),
         }
     }
 
@@ -151,10 +165,11 @@ impl Executor {
             } => {
                 let tx = self.tx.clone();
                 let kube = self.kube.clone();
+                let no_cluster = self.no_cluster();
                 tokio::spawn(async move {
                     let result = match kube {
                         Some(k) => crate::sources::kube_actions::apply(&k, &action).await,
-                        None => Err(crate::core::update::NO_CLUSTER.to_string()),
+                        None => Err(no_cluster),
                     };
                     let msg = if rollback {
                         Msg::RollbackActionDone { step, result }
@@ -177,11 +192,12 @@ impl Executor {
                 self.aborts.insert(step.clone(), abort_tx);
                 let tx = self.tx.clone();
                 let kube = self.kube.clone();
+                let no_cluster = self.no_cluster();
                 tokio::spawn(async move {
                     let result = match kube {
                         Some(k) => crate::sources::kube_wait::wait(&k, &wait, abort_rx).await,
                         None => crate::core::msg::WaitResult::Failed {
-                            detail: crate::core::update::NO_CLUSTER.to_string(),
+                            detail: no_cluster,
                             duration_ms: 0,
                         },
                     };

@@ -11,7 +11,7 @@ pub mod headless;
 pub mod journal_io;
 pub mod paths;
 pub mod session;
+pub mod sim;
 pub mod sources;
 pub mod tui;
 pub mod ui;
-pub mod sim;

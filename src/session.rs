@@ -78,11 +78,13 @@ pub struct Session {
 
 impl Session {
     /// Starts a new run with a fresh journal.
+    /// `cluster`: the (context, namespace) actually in use, when connected.
     pub fn start(
         loaded: &Loaded,
         runs_dir: &Path,
         mode: &str,
         layout: Option<&str>,
+        cluster_in_use: Option<(String, String)>,
     ) -> std::io::Result<Self> {
         let now = Utc::now();
         let run_id = paths::new_run_id(now);
@@ -110,8 +112,14 @@ impl Session {
             host,
             pid: std::process::id(),
             mode: mode.into(),
-            context: cluster.and_then(|c| c.context.clone()),
-            namespace: cluster.and_then(|c| c.namespace.clone()),
+            context: cluster_in_use
+                .as_ref()
+                .map(|c| c.0.clone())
+                .or_else(|| cluster.and_then(|c| c.context.clone())),
+            namespace: cluster_in_use
+                .as_ref()
+                .map(|c| c.1.clone())
+                .or_else(|| cluster.and_then(|c| c.namespace.clone())),
             layout: layout.map(str::to_string),
         })?;
         Ok(session)

@@ -388,10 +388,23 @@ fn manual_confirm_and_cluster_steps_stop_headless_runs_clearly() {
         "a.yaml",
         "name: A\nphases:\n  - name: P\n    steps:\n      - { id: roll, title: Roll, action: { restart: deployment/web } }\n",
     );
-    let out = run_in(&runs, &["run", action.to_str().unwrap(), "--headless"]);
+    // A kubeconfig that does not exist: the step fails and says why.
+    let out = bin()
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args([
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+            "run",
+            action.to_str().unwrap(),
+            "--headless",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stdout).contains("needs a cluster connection (not available yet)"),
+        text(&out.stdout)
+            .contains("needs a cluster connection: cannot read kubeconfig /nonexistent/kubeconfig"),
         "{}",
         text(&out.stdout)
     );

@@ -19,6 +19,7 @@ pub(super) fn on_kube(m: &mut Model, msg: KubeMsg) {
             }
         }
         KubeMsg::Unavailable(e) => k.connection = Connection::Unavailable(e),
+        KubeMsg::Connecting => k.connection = Connection::Connecting,
         KubeMsg::Workload(w) => {
             k.workloads.insert(format!("{}/{}", w.kind, w.name), w);
         }

@@ -24,6 +24,8 @@ pub enum KubeMsg {
     },
     /// The cluster could not be reached at all (bad kubeconfig, unknown context).
     Unavailable(String),
+    /// Connecting is under way.
+    Connecting,
     Workload(WorkloadView),
     WorkloadGone {
         kind: String,
@@ -161,5 +163,22 @@ pub enum Msg {
         step: String,
         attempt: u32,
         result: WaitResult,
+    },
+    /// From an automated driver (headless): start a step, already confirmed by its flags.
+    Start {
+        step: String,
+    },
+    /// From an automated driver: record a manual step as done by `by`.
+    MarkDone {
+        step: String,
+        by: String,
+    },
+    /// From an automated driver: run a step's rollback.
+    Rollback {
+        step: String,
+    },
+    /// From an automated driver: close the run with this outcome and quit.
+    EndRun {
+        outcome: super::journal::RunOutcome,
     },
 }

@@ -92,6 +92,39 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             attempt,
             result,
         } => wait_done(m, step, attempt, result, &mut fx),
+        Msg::Start { step } => start(m, &step, true, &mut fx),
+        Msg::MarkDone { step, by } => {
+            record(
+                m,
+                Event::ManualDone {
+                    step: step.clone(),
+                    by,
+                },
+                &mut fx,
+            );
+            act(m, format!("marked {step} done"));
+            after_process(m, &mut fx);
+        }
+        Msg::Rollback { step } => start_rollback(m, &step, &mut fx),
+        Msg::EndRun { outcome } => {
+            if m.run.finished.is_none() {
+                let duration_ms = m.run.duration_ms(m.now).unwrap_or(0);
+                record(
+                    m,
+                    Event::RunFinished {
+                        outcome,
+                        duration_ms,
+                    },
+                    &mut fx,
+                );
+            }
+            let code = if outcome == super::journal::RunOutcome::Succeeded {
+                0
+            } else {
+                1
+            };
+            fx.push(Effect::Quit { code });
+        }
         Msg::Kube(k) => {
             super::kube_update::on_kube(m, k);
         }

@@ -2,6 +2,7 @@
 
 pub mod kube_actions;
 pub mod kube_client;
+pub mod kube_convert;
 pub mod kube_wait;
 pub mod pgroup;
 pub mod runner;

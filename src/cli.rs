@@ -71,11 +71,51 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Md)]
         format: Format,
     },
+    /// Start the embedded demo cluster and open the cockpit on the demo release
+    Demo(DemoArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    /// web 2.0 rolls out fine
+    Good,
+    /// web 2.0 crash-loops: the rollout fails and its rollback (`undo`) recovers
+    Bad,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, value_enum, default_value_t = ScenarioArg::Good)]
+    pub scenario: ScenarioArg,
+    /// Run the demo release without a screen (manual steps assumed done, confirmations given)
+    #[arg(long)]
+    pub headless: bool,
+    /// Only serve the demo cluster: print its kubeconfig path and serve until interrupted
+    #[arg(long)]
+    pub serve_only: bool,
+    /// Extra pods spread over several deployments (scale tests)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub pods: usize,
+    /// Log lines per second per pod
+    #[arg(long, default_value_t = 2.0, value_name = "L")]
+    pub log_rate: f64,
+    /// Port to serve on [default: a free one]
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Headless: on failure run the failed step's rollback, then completed steps' rollbacks
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+    /// Headless: stream each step's output
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Cockpit layout
+    #[arg(long, value_name = "NAME|FILE")]
+    pub layout: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,6 @@
 //! The subcommands other than the cockpit: check, import, runs, report, completions, headless run.
 
-use crate::cli::{Cli, Format, RunArgs};
+use crate::cli::{Format, Global, RunArgs};
 use crate::config::checklist::{Checklist, StepKind};
 use crate::config::diag::Diagnostic;
 use crate::config::load::{LoadOptions, load_checklist};
@@ -146,8 +146,8 @@ pub fn import(markdown: &Path, output: Option<&Path>) -> i32 {
     EXIT_OK
 }
 
-pub fn runs(cli: &Cli, checklist: Option<&str>) -> i32 {
-    let dir = paths::runs_dir(cli.global.runs_dir.as_deref());
+pub fn runs(global: &Global, checklist: Option<&str>) -> i32 {
+    let dir = paths::runs_dir(global.runs_dir.as_deref());
     let slug = checklist.map(|c| {
         let path = Path::new(c);
         match path
@@ -233,8 +233,8 @@ fn truncate(s: &str, w: usize) -> String {
     }
 }
 
-pub fn report(cli: &Cli, run: &str, format: Format) -> i32 {
-    let dir = paths::runs_dir(cli.global.runs_dir.as_deref());
+pub fn report(global: &Global, run: &str, format: Format) -> i32 {
+    let dir = paths::runs_dir(global.runs_dir.as_deref());
     let path = match paths::find_run(&dir, run) {
         Ok(p) => p,
         Err(e) => {
@@ -301,7 +301,7 @@ fn recorded_checklist(state: &RunState) -> Option<Checklist> {
 }
 
 /// `run`: loads the checklist (errors before anything runs), then headless, dry-run or cockpit.
-pub async fn run(cli: &Cli, args: &RunArgs) -> i32 {
+pub async fn run(global: &Global, args: &RunArgs) -> i32 {
     let opts = LoadOptions {
         overrides: args.vars.clone(),
         require_env: !args.dry_run,
@@ -334,13 +334,13 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> i32 {
             }
         }
     };
-    let runs_dir = paths::runs_dir(cli.global.runs_dir.as_deref());
+    let runs_dir = paths::runs_dir(global.runs_dir.as_deref());
     let (mode, layout) = match &cockpit {
         Some(c) => ("cockpit", Some(c.layout.name.as_str())),
         None => ("headless", None),
     };
     let kube = if needs_cluster(&loaded.checklist) {
-        Some(crate::sources::kube_client::connect(&cluster_target(cli, &loaded.checklist)).await)
+        Some(crate::sources::kube_client::connect(&cluster_target(global, &loaded.checklist)).await)
     } else {
         None
     };
@@ -380,17 +380,18 @@ fn needs_cluster(c: &Checklist) -> bool {
 }
 
 /// kubectl's precedence: flags, then the checklist's `cluster:`, then the kubeconfig.
-pub fn cluster_target(cli: &Cli, c: &Checklist) -> crate::sources::kube_client::ClusterTarget {
+pub fn cluster_target(
+    global: &Global,
+    c: &Checklist,
+) -> crate::sources::kube_client::ClusterTarget {
     let cluster = c.cluster.as_ref();
     crate::sources::kube_client::ClusterTarget {
-        kubeconfig: cli.global.kubeconfig.clone(),
-        context: cli
-            .global
+        kubeconfig: global.kubeconfig.clone(),
+        context: global
             .context
             .clone()
             .or_else(|| cluster.and_then(|c| c.context.clone())),
-        namespace: cli
-            .global
+        namespace: global
             .namespace
             .clone()
             .or_else(|| cluster.and_then(|c| c.namespace.clone())),

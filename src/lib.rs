@@ -6,6 +6,7 @@ pub mod cockpit;
 pub mod commands;
 pub mod config;
 pub mod core;
+pub mod demo;
 pub mod exec;
 pub mod headless;
 pub mod journal_io;

@@ -4,9 +4,26 @@ use clap::{CommandFactory, Parser};
 use shipdeck::cli::{Cli, Command};
 use shipdeck::commands;
 
+/// Runs an async command on a small runtime (two workers: the machines are small).
+fn block_on(f: impl Future<Output = i32>) -> i32 {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("shipdeck: cannot start the runtime: {e}");
+            1
+        }
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
-    if !matches!(&cli.command, Command::Run(a) if !a.dry_run) {
+    if !matches!(&cli.command, Command::Run(a) if !a.dry_run)
+        && !matches!(cli.command, Command::Demo(_))
+    {
         // Printing commands end quietly when the reader goes away (`shipdeck runs | head`).
         // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
         let _ = unsafe {
@@ -19,8 +36,8 @@ fn main() {
     let code = match &cli.command {
         Command::Check { files, vars } => commands::check(files, vars),
         Command::Import { markdown, output } => commands::import(markdown, output.as_deref()),
-        Command::Runs { checklist } => commands::runs(&cli, checklist.as_deref()),
-        Command::Report { run, format } => commands::report(&cli, run, *format),
+        Command::Runs { checklist } => commands::runs(&cli.global, checklist.as_deref()),
+        Command::Report { run, format } => commands::report(&cli.global, run, *format),
         Command::Completions { shell } => {
             clap_complete::generate(
                 *shell,
@@ -30,17 +47,8 @@ fn main() {
             );
             0
         }
-        Command::Run(args) => match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(commands::run(&cli, args)),
-            Err(e) => {
-                eprintln!("shipdeck: cannot start the runtime: {e}");
-                1
-            }
-        },
+        Command::Demo(args) => block_on(shipdeck::demo::run(&cli.global, args)),
+        Command::Run(args) => block_on(commands::run(&cli.global, args)),
     };
     std::process::exit(code);
 }

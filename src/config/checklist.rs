@@ -149,6 +149,19 @@ pub enum ActionKind {
     Resume,
 }
 
+impl ActionKind {
+    /// Whether applying it starts a rollout that can be waited on.
+    pub fn starts_rollout(&self) -> bool {
+        matches!(
+            self,
+            ActionKind::SetImage { .. }
+                | ActionKind::Restart
+                | ActionKind::Undo { .. }
+                | ActionKind::Resume
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     pub kind: ActionKind,

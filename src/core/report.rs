@@ -47,6 +47,30 @@ pub struct StepOut {
     pub signoffs: Vec<MarkOut>,
     pub comments: Vec<MarkOut>,
     pub rollbacks: Vec<MarkOut>,
+    pub actions: Vec<ActionOut>,
+    pub waits: Vec<WaitOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActionOut {
+    pub at: String,
+    pub action: String,
+    pub target: String,
+    pub before: String,
+    pub after: String,
+    pub revision_before: Option<i64>,
+    pub revision_after: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaitOut {
+    pub at: String,
+    pub what: String,
+    /// satisfied | timed_out | failed
+    pub outcome: &'static str,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,6 +242,30 @@ fn step_out(
         signoffs: rec.signoffs.iter().map(mark).collect(),
         comments: rec.comments.iter().map(mark).collect(),
         rollbacks: rec.rollbacks.iter().map(mark).collect(),
+        actions: rec
+            .actions
+            .iter()
+            .map(|a| ActionOut {
+                at: ts(a.at),
+                action: a.action.clone(),
+                target: a.target.clone(),
+                before: a.before.clone(),
+                after: a.after.clone(),
+                revision_before: a.revision_before,
+                revision_after: a.revision_after,
+            })
+            .collect(),
+        waits: rec
+            .waits
+            .iter()
+            .map(|w| WaitOut {
+                at: ts(w.at),
+                what: w.what.clone(),
+                outcome: w.outcome,
+                duration_ms: w.duration_ms,
+                message: w.message.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -368,6 +416,34 @@ pub fn to_markdown(r: &Report) -> String {
         for c in &s.comments {
             notes += &format!("- `{}` comment by {}: {}\n", s.id, c.by, c.text);
         }
+        for a in &s.actions {
+            let rev = match (a.revision_before, a.revision_after) {
+                (Some(b), Some(x)) => format!(" (revision {b} → {x})"),
+                _ => String::new(),
+            };
+            notes += &format!(
+                "- `{}` {}: {} → {}{rev} at {}\n",
+                s.id,
+                a.action,
+                a.before,
+                a.after,
+                local_time(&a.at)
+            );
+        }
+        for w in &s.waits {
+            let msg = if w.message.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", w.message)
+            };
+            notes += &format!(
+                "- `{}` wait for {}: {} after {}{msg}\n",
+                s.id,
+                w.what,
+                w.outcome,
+                dur(Some(w.duration_ms))
+            );
+        }
         for rb in &s.rollbacks {
             notes += &format!("- `{}` rollback by {}: `{}`\n", s.id, rb.by, rb.text);
         }
@@ -376,7 +452,7 @@ pub fn to_markdown(r: &Report) -> String {
         notes += &format!("- comment by {}: {}\n", c.by, c.text);
     }
     if !notes.is_empty() {
-        o += &format!("\n## Attempts, sign-offs and comments\n\n{notes}");
+        o += &format!("\n## Attempts, actions, waits, sign-offs and comments\n\n{notes}");
     }
     o
 }

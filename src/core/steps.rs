@@ -8,7 +8,7 @@ use super::msg::{ActionRecord, Finished, WaitResult};
 use super::redact::redact;
 use super::run::StepState;
 use super::update::{act, flash, record};
-use crate::config::checklist::{Rollback, Step, StepKind};
+use crate::config::checklist::{Rollback, Step, StepKind, Wait, WaitKind};
 
 /// Selects the next step that is still open after a step was settled.
 pub(super) fn advance(m: &mut Model) {
@@ -365,6 +365,9 @@ pub(super) fn wait_done(
     result: WaitResult,
     fx: &mut Vec<Effect>,
 ) {
+    if running_is(m, &step, attempt, true) {
+        return rollback_wait_done(m, step, result, fx);
+    }
     if !running_is(m, &step, attempt, false) {
         return;
     }
@@ -520,18 +523,86 @@ pub(super) fn rollback_action_done(
     result: Result<ActionRecord, String>,
     fx: &mut Vec<Effect>,
 ) {
+    let Some(running) = m.running.clone().filter(|r| r.step == step && r.rollback) else {
+        return;
+    };
     match result {
         Ok(rec) => {
-            if m.running
-                .as_ref()
-                .is_some_and(|r| r.step == step && r.rollback)
-            {
-                record(m, applied(&step, &rec), fx);
+            record(m, applied(&step, &rec), fx);
+            // Undoing a rollout is done when the old version is back and available, as
+            // `kubectl rollout undo` followed by `kubectl rollout status`.
+            let target = match m.step(&step).and_then(|s| s.rollback.clone()) {
+                Some(Rollback::Action(a)) if a.kind.starts_rollout() => Some(a.target),
+                _ => None,
+            };
+            match target {
+                Some(target) if m.quit.is_none() => {
+                    if let Some(r) = m.running.as_mut() {
+                        r.phase = Phase::Waiting;
+                    }
+                    let wait = Wait {
+                        kind: WaitKind::Rollout(target),
+                        timeout: None,
+                        pos: Default::default(),
+                    };
+                    fx.push(Effect::Wait {
+                        step,
+                        attempt: running.attempt,
+                        wait,
+                    });
+                }
+                _ => rollback_done(m, step, StepOutcome::Succeeded, None, None, fx),
             }
-            rollback_done(m, step, StepOutcome::Succeeded, None, None, fx);
         }
         Err(e) => rollback_done(m, step, StepOutcome::Failed, None, Some(e), fx),
     }
+}
+
+/// The rollout wait that follows a rollback action.
+fn rollback_wait_done(m: &mut Model, step: String, result: WaitResult, fx: &mut Vec<Effect>) {
+    let what = match m.step(&step).and_then(|s| s.rollback.clone()) {
+        Some(Rollback::Action(a)) => format!("rollout of {}", a.target),
+        _ => "rollout".to_string(),
+    };
+    let (event, outcome, message) = match result {
+        WaitResult::Satisfied { duration_ms, .. } => (
+            Event::WaitSatisfied {
+                step: step.clone(),
+                what,
+                duration_ms,
+            },
+            StepOutcome::Succeeded,
+            None,
+        ),
+        WaitResult::TimedOut {
+            detail,
+            duration_ms,
+        } => (
+            Event::WaitTimedOut {
+                step: step.clone(),
+                what,
+                duration_ms,
+                message: detail.clone(),
+            },
+            StepOutcome::TimedOut,
+            Some(detail),
+        ),
+        WaitResult::Failed {
+            detail,
+            duration_ms,
+        } => (
+            Event::WaitFailed {
+                step: step.clone(),
+                what,
+                duration_ms,
+                message: detail.clone(),
+            },
+            StepOutcome::Failed,
+            Some(detail),
+        ),
+    };
+    record(m, event, fx);
+    rollback_done(m, step, outcome, None, message, fx);
 }
 
 /// After a step settles: finish the run when everything is done, or complete a pending quit.

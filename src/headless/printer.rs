@@ -158,6 +158,9 @@ impl Printer {
                         detail += &format!(" — log {}", log.display());
                     }
                 }
+                if let (StepOutcome::Succeeded, Some(msg)) = (outcome, message) {
+                    detail += &format!(" — {msg}");
+                }
                 let glyph = if *outcome == StepOutcome::Succeeded {
                     "✔"
                 } else {

@@ -148,6 +148,16 @@ pub fn items(m: &Model) -> Vec<Item> {
                 out.push((key(m, Command::Abort), "abort", 1));
             }
         }
+        PaneId::Logs => {
+            out.push((key(m, Command::Filter), "filter", 1));
+            out.push((
+                key(m, Command::Follow),
+                if m.logs.follow { "pause" } else { "follow" },
+                1,
+            ));
+            out.push((pair(m, Command::MoveDown, Command::MoveUp), "scroll", 1));
+            out.push((pair(m, Command::Top, Command::Bottom), "top/bottom", 2));
+        }
         PaneId::Details => {
             out.push((pair(m, Command::MoveDown, Command::MoveUp), "scroll", 1));
             out.push((pair(m, Command::Top, Command::Bottom), "top/bottom", 2));

@@ -133,25 +133,7 @@ fn identity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
             Span::raw(m.driver.clone()),
         ],
     ));
-    if let Some(c) = &m.checklist.cluster {
-        let ctx = c
-            .context
-            .clone()
-            .or_else(|| m.run.context.clone())
-            .unwrap_or_else(|| "current context".into());
-        let ns = c
-            .namespace
-            .clone()
-            .or_else(|| m.run.namespace.clone())
-            .unwrap_or_else(|| "default".into());
-        parts.push(part(
-            4,
-            vec![
-                Span::styled("k8s ", t.muted()),
-                Span::raw(format!("{ctx}/{ns}")),
-            ],
-        ));
-    }
+    parts.extend(cluster(m, t));
     parts.push(part(
         5,
         vec![
@@ -159,6 +141,55 @@ fn identity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
             Span::raw(m.layout_name.clone()),
         ],
     ));
+    parts
+}
+
+/// `k8s prod/shop`, plus `connecting…`, a red `cluster unavailable: …` or an amber
+/// `stale since 12:00:30` (the oldest broken stream) when that is the case.
+fn cluster(m: &Model, t: &Theme) -> Vec<Part> {
+    use crate::core::kube::Connection;
+    let Some(c) = &m.checklist.cluster else {
+        return Vec::new();
+    };
+    let (ctx, ns) = match &m.kube.connection {
+        Connection::Connected {
+            context, namespace, ..
+        } => (context.clone(), namespace.clone()),
+        _ => (
+            c.context
+                .clone()
+                .or_else(|| m.run.context.clone())
+                .unwrap_or_else(|| "current context".into()),
+            c.namespace
+                .clone()
+                .or_else(|| m.run.namespace.clone())
+                .unwrap_or_else(|| "default".into()),
+        ),
+    };
+    let mut k8s = vec![
+        Span::styled("k8s ", t.muted()),
+        Span::raw(format!("{ctx}/{ns}")),
+    ];
+    if m.kube.connection == Connection::Connecting {
+        k8s.push(Span::styled(" connecting…", t.muted()));
+    }
+    let mut parts = vec![part(4, k8s)];
+    if let Connection::Unavailable(e) = &m.kube.connection {
+        let e = super::text::fit(&super::text::clean(e), 32);
+        parts.push(part(
+            1,
+            vec![Span::styled(
+                format!("cluster unavailable: {e}"),
+                t.failed(),
+            )],
+        ));
+    }
+    if let Some(at) = m.kube.stale.values().map(|(at, _)| *at).min() {
+        parts.push(part(
+            1,
+            vec![Span::styled(format!("stale since {}", hms(at)), t.warn())],
+        ));
+    }
     parts
 }
 

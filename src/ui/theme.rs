@@ -3,6 +3,19 @@
 use crate::core::run::StepState;
 use ratatui::style::{Color, Modifier, Style};
 
+/// Pod colours in the logs pane: distinct on dark and light backgrounds, none of them red (errors)
+/// or grey (muted text).
+pub const POD_PALETTE: [Color; 8] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::Green,
+    Color::Yellow,
+    Color::LightBlue,
+    Color::LightMagenta,
+    Color::LightGreen,
+    Color::LightCyan,
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
@@ -134,6 +147,12 @@ impl Theme {
             (false, true) => Style::new().fg(Color::Black).bg(Color::Cyan),
             (false, false) => Style::new().add_modifier(Modifier::REVERSED),
         }
+    }
+
+    /// A pod's name in the logs pane: a colour of its own, cycling through [`POD_PALETTE`];
+    /// without colour every pod name is plain (the name itself tells them apart).
+    pub fn pod(&self, colour: usize) -> Style {
+        self.fg(POD_PALETTE[colour % POD_PALETTE.len()])
     }
 
     /// The style of a step's glyph and state words.

@@ -7,7 +7,7 @@ use crate::core::model::{Model, Row};
 use crate::core::report::group_state;
 use crate::core::run::StepState;
 use crate::ui::clock;
-use crate::ui::text::{fit_spans, split_line};
+use crate::ui::text::{fit_spans, spans_width, split_line};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -143,9 +143,25 @@ fn step_line(cx: &Ctx, id: &str, depth: usize, selected: bool, width: usize) -> 
         }
         right.push(time);
     }
+    // `applying…` / `waiting…` before the time, when the title still fits beside it; the
+    // details pane says what is awaited.
+    if let Some(phase) = super::details::phase_text(m, step) {
+        let word = if phase.starts_with("applying") {
+            "applying…"
+        } else {
+            "waiting…"
+        };
+        let need = spans_width(&left) + 2 + crate::ui::text::width(word) + spans_width(&right);
+        if need <= width {
+            if !right.is_empty() {
+                right.insert(0, Span::raw(" "));
+            }
+            right.insert(0, Span::styled(word, t.running()));
+        }
+    }
     let mut line = split_line(left, right, width);
     if selected {
-        let pad = width.saturating_sub(crate::ui::text::spans_width(&line.spans));
+        let pad = width.saturating_sub(spans_width(&line.spans));
         line.spans.push(Span::raw(" ".repeat(pad)));
         for s in &mut line.spans {
             s.style = t.on_selected(s.style);

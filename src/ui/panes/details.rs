@@ -1,9 +1,9 @@
 //! The details pane: the selected step's command, flags, notes, attempts, sign-offs and comments.
 
 use super::Ctx;
-use crate::config::checklist::{Step, StepKind};
+use crate::config::checklist::{Step, StepKind, WaitKind};
 use crate::config::units::format_duration_spec;
-use crate::core::model::Model;
+use crate::core::model::{Model, Phase};
 use crate::core::redact::redact;
 use crate::core::run::{Attempt, Mark, StepRecord, StepState};
 use crate::ui::clock::{hms, millis, since};
@@ -151,6 +151,21 @@ fn content(m: &Model, step: &Step, t: &Theme) -> Vec<Line<'static>> {
     out
 }
 
+/// `applying…` / `waiting for rollout of deployment/web…` while the step's action or wait runs.
+pub fn phase_text(m: &Model, step: &Step) -> Option<String> {
+    let r = m.running.as_ref().filter(|r| r.step == step.id)?;
+    match r.phase {
+        Phase::Command => None,
+        Phase::Action => Some("applying…".into()),
+        Phase::Waiting => Some(match step.wait.as_ref().map(|w| &w.kind) {
+            Some(WaitKind::Rollout(t)) => format!("waiting for rollout of {t}…"),
+            Some(WaitKind::Probe { name, .. }) => format!("waiting for probe {name}…"),
+            Some(WaitKind::PodsReady(sel)) => format!("waiting for pods {sel} to be ready…"),
+            None => "waiting…".into(),
+        }),
+    }
+}
+
 /// The latest word on the step, next to its state, so a short pane still says what happened.
 fn summary(m: &Model, step: &Step, rec: &StepRecord, state: StepState) -> Option<String> {
     let last = rec.attempts.last();
@@ -162,7 +177,8 @@ fn summary(m: &Model, step: &Step, rec: &StepRecord, state: StepState) -> Option
                 .as_ref()
                 .filter(|r| r.step == step.id)
                 .map(|r| r.since)?;
-            Some(format!("{n}for {}", since(since_, m.now)))
+            let phase = phase_text(m, step).map_or(String::new(), |p| format!(" · {p}"));
+            Some(format!("{n}for {}{phase}", since(since_, m.now)))
         }
         StepState::Failed | StepState::TimedOut | StepState::Aborted => {
             let a = last?;

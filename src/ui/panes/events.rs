@@ -52,7 +52,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         .map(|e| width(&e.reason))
         .max()
         .unwrap_or(0)
-        .min(20);
+        .min(24);
     let object_w = events
         .iter()
         .map(|e| width(&e.object))
@@ -72,7 +72,10 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         if max >= ONE_LINE_MIN {
             head.push(Span::styled(pad(&clean(&e.reason), reason_w), t.bold()));
             head.push(Span::raw(" "));
-            head.push(Span::raw(pad(&fit_middle(&clean(&e.object), object_w), object_w)));
+            head.push(Span::raw(pad(
+                &fit_middle(&clean(&e.object), object_w),
+                object_w,
+            )));
             head.push(Span::raw(" "));
             let room = max.saturating_sub(crate::ui::text::spans_width(&head));
             head.extend(message(t, e, room, Style::new()));

@@ -68,9 +68,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
 /// The pods pane's rows: newest revision first, then by name.
 pub fn rows<'a>(cx: &Ctx<'a, '_>) -> Vec<&'a PodView> {
     let mut pods = cx.m.kube.watched_pods();
-    pods.sort_by(|a, b| {
-        (Reverse(a.revision), &a.name).cmp(&(Reverse(b.revision), &b.name))
-    });
+    pods.sort_by(|a, b| (Reverse(a.revision), &a.name).cmp(&(Reverse(b.revision), &b.name)));
     pods
 }
 
@@ -146,24 +144,23 @@ fn plan(cols: &[Col], width: usize) -> (Vec<bool>, usize, usize) {
     };
     let name_min = natural[0].min(NAME_MIN);
     for level in 0..=4u8 {
-        let shown: Vec<bool> = cols
-            .iter()
-            .map(|c| c.drop == 0 || c.drop > level)
-            .collect();
-        for gap in [2, 1] {
+        let shown: Vec<bool> = cols.iter().map(|c| c.drop == 0 || c.drop > level).collect();
+        // Whole names with the roomier gap, then whole names, then names cut in the middle.
+        for (gap, name) in [
+            (2, natural[0]),
+            (1, natural[0]),
+            (2, name_min),
+            (1, name_min),
+        ] {
             let fixed = need(&shown, gap, 0);
-            if fixed + name_min <= width {
-                let name = natural[0].min(width - fixed);
-                return (shown, gap, name);
+            if fixed + name <= width {
+                return (shown, gap, natural[0].min(width - fixed));
             }
         }
     }
     let shown: Vec<bool> = cols.iter().map(|c| c.drop == 0).collect();
     let fixed = need(&shown, 1, 0);
-    let name = width
-        .saturating_sub(fixed)
-        .max(NAME_LAST)
-        .min(natural[0]);
+    let name = width.saturating_sub(fixed).max(NAME_LAST).min(natural[0]);
     (shown, 1, name)
 }
 
@@ -238,7 +235,10 @@ mod tests {
     fn columns_give_way_in_order() {
         let c = cols("web-6b7f9c8d5-x2lqp", "ContainerCreating");
         let (shown, gap, name) = plan(&c, 120);
-        assert_eq!((shown.iter().filter(|s| **s).count(), gap, name), (7, 2, 19));
+        assert_eq!(
+            (shown.iter().filter(|s| **s).count(), gap, name),
+            (7, 2, 19)
+        );
         let (shown, _, _) = plan(&c, 60);
         assert!(!shown[5] && shown[6], "NODE goes first: {shown:?}");
         let (shown, _, _) = plan(&c, 50);

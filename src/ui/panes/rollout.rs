@@ -5,7 +5,7 @@ use super::Ctx;
 use super::unavailable::{draw_fitted, draw_lines, offline, stale_line, watched};
 use crate::core::kube::{POD_WARNINGS, Rollout, WorkloadView, pod_warning, rollout_status};
 use crate::core::msg::Stream;
-use crate::ui::text::{clean, split_line, wrap};
+use crate::ui::text::{clean, fit, spans_width, split_line, wrap};
 use crate::ui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -19,7 +19,14 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     if let Some(lines) = offline(cx, "rollouts", |c| watched(cx, c, "rollouts")) {
         return draw_lines(cx, area, lines);
     }
-    let lines = content(cx, width);
+    // When the blocks do not fit, status texts give up lines: finished workloads' first.
+    let mut lines = content(cx, width, 0);
+    for tight in 1..=2 {
+        if lines.len() <= usize::from(area.height) {
+            break;
+        }
+        lines = content(cx, width, tight);
+    }
     draw_fitted(cx, area, lines);
 }
 
@@ -39,7 +46,9 @@ fn keys(cx: &Ctx) -> Vec<String> {
     keys
 }
 
-fn content(cx: &Ctx, width: usize) -> Vec<Line<'static>> {
+/// `tight`: 0 shows status texts whole, 1 cuts a finished workload's to one line, 2 every
+/// other to two.
+fn content(cx: &Ctx, width: usize, tight: u8) -> Vec<Line<'static>> {
     let t = cx.theme;
     let mut out = Vec::new();
     out.extend(stale_line(cx, Stream::Workloads, width));
@@ -56,7 +65,7 @@ fn content(cx: &Ctx, width: usize) -> Vec<Line<'static>> {
             out.push(Line::default());
         }
         match cx.m.kube.workloads.get(key) {
-            Some(w) => out.extend(block(cx, w, width)),
+            Some(w) => out.extend(block(cx, w, width, tight)),
             None => out.push(Line::from(vec![
                 Span::styled(key.clone(), t.bold()),
                 Span::styled(" — not found (yet)", t.muted()),
@@ -75,34 +84,53 @@ fn verdict_style(t: &Theme, r: &Rollout) -> Style {
     }
 }
 
-fn block(cx: &Ctx, w: &WorkloadView, width: usize) -> Vec<Line<'static>> {
+fn block(cx: &Ctx, w: &WorkloadView, width: usize, tight: u8) -> Vec<Line<'static>> {
     let t = cx.theme;
     let status = rollout_status(w);
-    let mut right = Vec::new();
-    if let Some(rev) = revision(w) {
-        right.push(Span::styled(format!("rev {rev}"), t.muted()));
-    }
-    if w.paused {
-        if !right.is_empty() {
-            right.push(Span::raw(" "));
-        }
-        right.push(Span::styled("paused", t.warn()));
-    }
+    // The name first: the revision gives way, then the paused mark.
     let name = Span::styled(format!("{}/{}", w.kind, w.name), t.bold());
+    let paused = w.paused.then(|| Span::styled("paused", t.warn()));
+    let rev = revision(w).map(|r| Span::styled(format!("rev {r}"), t.muted()));
+    let fits =
+        |spans: &[Span]| crate::ui::text::width(&name.content) + 1 + spans_width(spans) <= width;
+    let full: Vec<Span<'static>> = match (rev, paused.clone()) {
+        (Some(r), Some(p)) => vec![r, Span::raw(" "), p],
+        (r, p) => r.into_iter().chain(p).collect(),
+    };
+    let right = if fits(&full) {
+        full
+    } else {
+        paused
+            .into_iter()
+            .filter(|p| fits(std::slice::from_ref(p)))
+            .collect()
+    };
     let mut out = vec![split_line(vec![name], right, width)];
-    let desired = w.desired.unwrap_or(w.replicas);
-    out.push(Line::from(vec![
-        Span::raw(format!("{}/{desired} ready", w.ready)),
-        Span::styled(" · ", t.muted()),
-        Span::raw(format!("{} updated", w.updated)),
-        Span::styled(" · ", t.muted()),
-        Span::raw(format!("{} available", w.available)),
-    ]));
+    out.push(counts(cx.theme, w, width));
     if width >= 8 {
         out.push(bar(t, w, &status, width));
     }
-    let text = Line::styled(clean(status.text()), verdict_style(t, &status));
-    out.extend(wrap(text, width, 2));
+    let style = verdict_style(t, &status);
+    let mut text = wrap(Line::styled(clean(status.text()), style), width, 2);
+    let keep = match (&status, tight) {
+        (Rollout::Done(_), 1..) => 1,
+        (_, 2..) => 2,
+        _ => text.len(),
+    };
+    if text.len() > keep {
+        // Cut with `…` where the kept lines end.
+        let rest: Vec<String> = text[keep - 1..]
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.trim()).collect::<String>())
+            .collect();
+        let indent = if keep > 1 { "  " } else { "" };
+        text.truncate(keep - 1);
+        text.push(Line::styled(
+            fit(&format!("{indent}{}", rest.join(" ")), width),
+            style,
+        ));
+    }
+    out.extend(text);
     out.extend(warnings(cx, w));
     // Conditions only when one is not True: the verdict above already says the rest.
     let odd: Vec<String> = w
@@ -120,11 +148,40 @@ fn block(cx: &Ctx, w: &WorkloadView, width: usize) -> Vec<Line<'static>> {
     out
 }
 
+/// `3/3 ready · 2 updated · 3 available`, shorter when the pane is narrow.
+fn counts(t: &Theme, w: &WorkloadView, width: usize) -> Line<'static> {
+    let desired = w.desired.unwrap_or(w.replicas);
+    let text = |upd: &str, avail: &str| {
+        format!(
+            "{}/{desired} ready · {} {upd} · {} {avail}",
+            w.ready, w.updated, w.available
+        )
+    };
+    let mut full = text("updated", "available");
+    if crate::ui::text::width(&full) > width {
+        full = text("upd", "avail");
+    }
+    let parts: Vec<&str> = full.split(" · ").collect();
+    let mut spans = Vec::new();
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.muted()));
+        }
+        spans.push(Span::raw(p.to_string()));
+    }
+    Line::from(spans)
+}
+
 /// `7` for a Deployment, the update revision of a StatefulSet.
 fn revision(w: &WorkloadView) -> Option<String> {
     match w.revision {
         Some(r) => Some(r.to_string()),
-        None if !w.update_revision.is_empty() => Some(w.update_revision.clone()),
+        // `db-7c9f8d6b5`: the hash is what changes.
+        None if !w.update_revision.is_empty() => {
+            let prefix = format!("{}-", w.name);
+            let hash = w.update_revision.strip_prefix(&prefix);
+            Some(hash.unwrap_or(&w.update_revision).to_string())
+        }
         None => None,
     }
 }

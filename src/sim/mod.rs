@@ -1,8 +1,28 @@
 //! The demo cluster (SPEC §8): a Kubernetes-API-compatible server on 127.0.0.1 with a
 //! simulated rolling update, pod logs and events, reached through a generated kubeconfig.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+mod api;
+mod controller;
+mod deployments;
+mod log_api;
+mod logs;
+mod patch;
+mod pods;
+mod replicasets;
+mod resources;
+mod select;
+mod server;
+mod statefulsets;
+mod store;
+mod table;
+mod watch;
+mod world;
+mod write;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// How the demo's new version behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,6 +46,8 @@ pub struct SimOptions {
     pub log_rate: f64,
     /// Where the kubeconfig is written.
     pub dir: PathBuf,
+    /// `spec.progressDeadlineSeconds` of the seeded deployments (tests shorten it).
+    pub progress_deadline_seconds: i32,
 }
 
 impl Default for SimOptions {
@@ -37,6 +59,7 @@ impl Default for SimOptions {
             pods: 0,
             log_rate: 2.0,
             dir: std::env::temp_dir(),
+            progress_deadline_seconds: 20,
         }
     }
 }
@@ -46,19 +69,109 @@ pub struct Sim {
     pub addr: SocketAddr,
     /// A kubeconfig whose current context points at this server, namespace `shop`.
     pub kubeconfig: PathBuf,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Sim {
+    /// Ends every watch and log stream, stops the server and waits until the port is free.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
+        }
+        if let Some(server) = self.server.take() {
+            let abort = server.abort_handle();
+            // Streams end on the signal; anything still open after that is cut.
+            if tokio::time::timeout(Duration::from_secs(3), server).await.is_err() {
+                abort.abort();
+            }
         }
     }
 }
 
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
+    }
+}
+
+/// The kubeconfig kubectl and kube-rs use to reach the demo cluster.
+fn kubeconfig_text(addr: SocketAddr, namespace: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: shipdeck-demo
+  cluster:
+    server: http://{addr}
+contexts:
+- name: shipdeck-demo
+  context:
+    cluster: shipdeck-demo
+    namespace: {namespace}
+    user: shipdeck-demo
+current-context: shipdeck-demo
+preferences: {{}}
+users:
+- name: shipdeck-demo
+  user: {{}}
+"
+    )
+}
+
+fn write_kubeconfig(dir: &Path, addr: SocketAddr, namespace: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("kubeconfig-{}.yaml", addr.port()));
+    std::fs::write(&path, kubeconfig_text(addr, namespace))?;
+    Ok(path)
+}
+
+fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // A restart on the same port must not trip over the last run's TIME_WAIT sockets.
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    socket.listen(1024)
+}
+
 /// Starts the demo cluster on 127.0.0.1.
 pub async fn start(opts: SimOptions) -> std::io::Result<Sim> {
-    let _ = opts;
-    Err(std::io::Error::other("the demo cluster is not built yet"))
+    let listener = listen(opts.port.unwrap_or(0))?;
+    let addr = listener.local_addr()?;
+    // Versions grow across restarts, so a client's version from an earlier run is "too old".
+    let start_rv = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_micros(),
+    )
+    .unwrap_or(1);
+    let mut world = world::World::new(world::Config::from_options(&opts), start_rv);
+    controller::seed(&mut world)?;
+    let kubeconfig = write_kubeconfig(&opts.dir, addr, &opts.namespace)?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let shared = Arc::new(server::Shared::new(world, rx.clone(), addr));
+    let app = axum::Router::new()
+        .fallback(server::dispatch)
+        .with_state(shared.clone());
+    let controllers = tokio::spawn(controller::run(shared));
+    let mut stop = rx;
+    let server = tokio::spawn(async move {
+        let signal = async move {
+            // Either a stop or the Sim being dropped (the sender closes).
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await;
+        let _ = controllers.await;
+    });
+    Ok(Sim {
+        addr,
+        kubeconfig,
+        shutdown: Some(tx),
+        server: Some(server),
+    })
 }

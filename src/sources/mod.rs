@@ -3,7 +3,12 @@
 pub mod kube_actions;
 pub mod kube_client;
 pub mod kube_convert;
+pub mod kube_logs;
+pub mod kube_logs_follow;
 pub mod kube_wait;
+pub mod kube_watch;
+pub mod kube_watch_state;
+pub mod kube_workload;
 pub mod pgroup;
 pub mod runner;
 pub mod terminal;

@@ -82,10 +82,13 @@ pub async fn run(
     let mut exec = Executor::new(session.journal, tx.clone(), session.secrets, base_dir);
     // The cluster panes follow the checklist's `cluster:`; actions and waits use the client.
     if let Some(cluster) = &loaded.checklist.cluster {
+        if let Some(cap) = cluster.logs.as_ref().and_then(|l| l.max_lines) {
+            model.logs = crate::core::logs::LogBuffer::new(cap);
+        }
         match &kube {
             Ok(k) => {
                 model.kube.connection = crate::core::kube::Connection::Connecting;
-                let _ = (k, cluster); // PENDING-KUBE-WATCH: crate::sources::kube_watch::spawn_all(k, cluster, tx.clone());
+                crate::sources::kube_watch::spawn_all(k, cluster, tx.clone());
             }
             Err(e) => model.kube.connection = crate::core::kube::Connection::Unavailable(e.clone()),
         }

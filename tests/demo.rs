@@ -34,7 +34,11 @@ fn journal(runs: &Path) -> PathBuf {
 }
 
 fn events(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path).unwrap().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 #[test]
@@ -43,8 +47,16 @@ fn demo_headless_rolls_web_to_2_0_and_the_record_shows_it() {
     let (runs, state) = (tmp.path().join("runs"), tmp.path().join("state"));
     let out = demo(&runs, &state, &["--headless"]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("deployment/web: web=web:1.0 → web=web:2.0"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("deployment/web: web:1.0 → web:2.0"),
+        "{stdout}"
+    );
     assert!(stdout.contains("successfully rolled out"), "{stdout}");
     let j = journal(&runs);
     let report = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
@@ -55,38 +67,98 @@ fn demo_headless_rolls_web_to_2_0_and_the_record_shows_it() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json report");
     assert_eq!(v["outcome"], "succeeded");
-    let rollout = v["steps"].as_array().unwrap().iter().find(|s| s["id"] == "rollout").expect("rollout step");
+    let rollout = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "rollout")
+        .expect("rollout step");
     let action = &rollout["actions"][0];
-    assert_eq!(action["before"], "web=web:1.0", "{action}");
-    assert_eq!(action["after"], "web=web:2.0", "{action}");
+    assert_eq!(action["before"], "web:1.0", "{action}");
+    assert_eq!(action["after"], "web:2.0", "{action}");
     let wait = &rollout["waits"][0];
     assert_eq!(wait["outcome"], "satisfied", "{wait}");
     assert!(wait["duration_ms"].as_u64().unwrap() > 0, "{wait}");
-    let md = Command::new(env!("CARGO_BIN_EXE_shipdeck")).arg("--runs-dir").arg(&runs).args(["report", j.to_str().unwrap()]).output().unwrap();
+    let md = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args(["report", j.to_str().unwrap()])
+        .output()
+        .unwrap();
     let md = text(&md.stdout);
-    assert!(md.contains("set_image deployment/web web=web:2.0: web=web:1.0 → web=web:2.0"), "{md}");
-    assert!(md.contains("wait for rollout of deployment/web: satisfied after"), "{md}");
+    assert!(
+        md.contains("set_image deployment/web web=web:2.0: web:1.0 → web:2.0"),
+        "{md}"
+    );
+    assert!(
+        md.contains("wait for rollout of deployment/web: satisfied after"),
+        "{md}"
+    );
 }
 
 #[test]
 fn demo_bad_scenario_fails_and_rolls_back_to_1_0() {
     let tmp = tempfile::tempdir().unwrap();
     let (runs, state) = (tmp.path().join("runs"), tmp.path().join("state"));
-    let out = demo(&runs, &state, &["--headless", "--scenario", "bad", "--rollback-on-failure"]);
+    let out = demo(
+        &runs,
+        &state,
+        &["--headless", "--scenario", "bad", "--rollback-on-failure"],
+    );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     let evs = events(&journal(&runs));
-    let kinds: Vec<String> = evs.iter().map(|e| format!("{}:{}", e["event"].as_str().unwrap(), e["step"].as_str().unwrap_or(""))).collect();
-    let failed = kinds.iter().position(|k| k == "wait_failed:rollout").unwrap_or_else(|| panic!("the rollout wait fails: {kinds:?}"));
-    let undo = kinds.iter().position(|k| k == "rollback_started:rollout").expect("then the undo starts");
+    let kinds: Vec<String> = evs
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["event"].as_str().unwrap(),
+                e["step"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let failed = kinds
+        .iter()
+        .position(|k| k == "wait_failed:rollout")
+        .unwrap_or_else(|| panic!("the rollout wait fails: {kinds:?}"));
+    let undo = kinds
+        .iter()
+        .position(|k| k == "rollback_started:rollout")
+        .expect("then the undo starts");
     assert!(failed < undo, "{kinds:?}");
     let msg = &evs[failed]["message"];
-    assert!(msg.as_str().unwrap().contains("exceeded its progress deadline"), "{msg}");
-    let undone = evs.iter().rev().find(|e| e["event"] == "action_applied" && e["step"] == "rollout").expect("undo applied");
-    assert_eq!(undone["after"], "web=web:1.0", "{undone}");
-    let back = evs.iter().rev().find(|e| e["event"] == "wait_satisfied" && e["step"] == "rollout").expect("1.0 available again");
-    assert!(back["what"].as_str().unwrap().contains("deployment/web"), "{back}");
-    let fin = evs.iter().rev().find(|e| e["event"] == "rollback_finished" && e["step"] == "rollout").unwrap();
+    assert!(
+        msg.as_str()
+            .unwrap()
+            .contains("exceeded its progress deadline"),
+        "{msg}"
+    );
+    let undone = evs
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "action_applied" && e["step"] == "rollout")
+        .expect("undo applied");
+    assert_eq!(undone["after"], "web:1.0", "{undone}");
+    let back = evs
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "wait_satisfied" && e["step"] == "rollout")
+        .expect("1.0 available again");
+    assert!(
+        back["what"].as_str().unwrap().contains("deployment/web"),
+        "{back}"
+    );
+    let fin = evs
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "rollback_finished" && e["step"] == "rollout")
+        .unwrap();
     assert_eq!(fin["outcome"], "succeeded");
     assert_eq!(evs.last().unwrap()["outcome"], "failed");
 }

@@ -204,18 +204,24 @@ pub struct Wait {
 }
 
 impl Wait {
+    /// What is waited for, e.g. `rollout of deployment/web`, with its timeout.
     pub fn describe(&self) -> String {
-        let what = match &self.kind {
+        let what = self.what();
+        match self.timeout {
+            Some(t) => format!("{what}, timeout {}", super::units::format_duration_spec(t)),
+            None => what,
+        }
+    }
+
+    /// What is waited for, without the timeout (for the record).
+    pub fn what(&self) -> String {
+        match &self.kind {
             WaitKind::Rollout(t) => format!("rollout of {t}"),
             WaitKind::Probe { name, healthy_for } => format!(
                 "probe {name} healthy for {}",
                 super::units::format_duration_spec(*healthy_for)
             ),
             WaitKind::PodsReady(sel) => format!("pods ready ({sel})"),
-        };
-        match self.timeout {
-            Some(t) => format!("{what}, timeout {}", super::units::format_duration_spec(t)),
-            None => what,
         }
     }
 }

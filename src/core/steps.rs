@@ -374,7 +374,7 @@ pub(super) fn wait_done(
     let what = m
         .step(&step)
         .and_then(|s| s.wait.as_ref())
-        .map(|w| w.describe())
+        .map(|w| w.what())
         .unwrap_or_default();
     let exit_code = m.running.as_ref().and_then(|r| r.exit_code);
     let total = elapsed_ms(m);

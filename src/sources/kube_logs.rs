@@ -1,0 +1,246 @@
+//! Follows the logs of every pod matching a selector (new pods as they appear) as batched `Msg::Logs`.
+
+use super::kube_client::Kube;
+use super::kube_logs_follow::{Out, PodLogInfo, follow_pod};
+use super::kube_watch::{Seen, Tasks, follow};
+use crate::config::checklist::LogSpec;
+use crate::core::msg::{KubeMsg, LogLine, LogStreamState, Msg, Stream};
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use kube::runtime::watcher::Config;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+
+/// A batch goes out at this many lines…
+pub const BATCH_LINES: usize = 50;
+/// …or this long after its first line, whichever comes first.
+pub const BATCH_WAIT: Duration = Duration::from_millis(100);
+/// How far back a pod that was already running when we started is read.
+const DEFAULT_SINCE: Duration = Duration::from_secs(5 * 60);
+
+/// The logs task: a pod watcher on the selector, one follower per pod, one batcher.
+pub async fn run(kube: Kube, spec: LogSpec, tx: mpsc::Sender<Msg>) {
+    let started = Utc::now();
+    let api: Api<Pod> = Api::namespaced(kube.client.clone(), &kube.namespace);
+    let (out_tx, out_rx) = mpsc::channel::<Out>(512);
+    let (pods_tx, mut pods_rx) = mpsc::channel::<Seen<Pod>>(64);
+    let _watcher = Tasks(vec![tokio::spawn(follow(
+        api.clone(),
+        Config::default().labels(&spec.selector),
+        pods_tx,
+        Pod::clone,
+        |s| s,
+    ))]);
+    let _batcher = Tasks(vec![tokio::spawn(batch(out_rx, tx.clone()))]);
+    let mut pods = Pods {
+        api,
+        spec,
+        started,
+        out: out_tx,
+        followers: HashMap::new(),
+        relist: None,
+        down_since: None,
+    };
+    loop {
+        let seen = tokio::select! {
+            s = pods_rx.recv() => s,
+            _ = tx.closed() => return,
+        };
+        let Some(seen) = seen else { return };
+        if pods.on_seen(seen).await.is_err() {
+            return;
+        }
+    }
+}
+
+struct Follower {
+    info: watch::Sender<PodLogInfo>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Pods {
+    api: Api<Pod>,
+    spec: LogSpec,
+    started: DateTime<Utc>,
+    out: mpsc::Sender<Out>,
+    followers: HashMap<String, Follower>,
+    relist: Option<HashSet<String>>,
+    down_since: Option<DateTime<Utc>>,
+}
+
+/// The batcher is gone: the app stopped listening.
+struct Closed;
+
+impl Pods {
+    async fn on_seen(&mut self, seen: Seen<Pod>) -> Result<(), Closed> {
+        if !matches!(seen, Seen::Init | Seen::Error(_)) && self.down_since.take().is_some() {
+            self.send(Msg::Kube(KubeMsg::Live {
+                stream: Stream::Logs,
+            }))
+            .await?;
+        }
+        match seen {
+            Seen::Init => self.relist = Some(HashSet::new()),
+            Seen::InitApply(p) => {
+                if let (Some(seen), Some(name)) = (self.relist.as_mut(), p.metadata.name.clone()) {
+                    seen.insert(name);
+                }
+                self.upsert(&p);
+            }
+            Seen::InitDone => {
+                let listed = self.relist.take().unwrap_or_default();
+                let gone: Vec<String> = self
+                    .followers
+                    .keys()
+                    .filter(|n| !listed.contains(*n))
+                    .cloned()
+                    .collect();
+                for name in gone {
+                    self.detach(name).await?;
+                }
+            }
+            Seen::Apply(p) => self.upsert(&p),
+            Seen::Delete(p) => {
+                if let Some(name) = p.metadata.name {
+                    self.detach(name).await?;
+                }
+            }
+            Seen::Error(error) => {
+                if self.down_since.is_none() {
+                    let since = Utc::now();
+                    self.down_since = Some(since);
+                    self.send(Msg::Kube(KubeMsg::Stale {
+                        stream: Stream::Logs,
+                        since,
+                        error,
+                    }))
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&self, msg: Msg) -> Result<(), Closed> {
+        self.out
+            .send(Out::Msg(Box::new(msg)))
+            .await
+            .map_err(|_| Closed)
+    }
+
+    /// Starts following a pod once its container has something to read; otherwise tells
+    /// its follower what changed (a restart is how a crash-looping container comes back).
+    fn upsert(&mut self, p: &Pod) {
+        let Some(name) = p.metadata.name.clone() else {
+            return;
+        };
+        let Some(info) = PodLogInfo::of(p, self.spec.container.as_deref()) else {
+            return;
+        };
+        if let Some(f) = self.followers.get(&name) {
+            f.info.send_if_modified(|old| {
+                let changed = *old != info;
+                *old = info.clone();
+                changed
+            });
+            return;
+        }
+        if !info.has_logs {
+            return;
+        }
+        let created = p.metadata.creation_timestamp.as_ref();
+        let created = created.and_then(|t| super::kube_convert::to_chrono(&t.0));
+        // A pod born after we started is read from its first line; older ones from `since`.
+        let since = match created {
+            Some(c) if c >= self.started => None,
+            _ => Some(self.spec.since.unwrap_or(DEFAULT_SINCE).as_secs().max(1) as i64),
+        };
+        let (info_tx, info_rx) = watch::channel(info);
+        let task = tokio::spawn(follow_pod(
+            self.api.clone(),
+            name.clone(),
+            since,
+            info_rx,
+            self.out.clone(),
+        ));
+        self.followers.insert(
+            name,
+            Follower {
+                info: info_tx,
+                task,
+            },
+        );
+    }
+
+    async fn detach(&mut self, name: String) -> Result<(), Closed> {
+        if self.followers.remove(&name).is_some() {
+            self.send(Msg::LogStream {
+                pod: name,
+                state: LogStreamState::Detached,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Merges every follower's lines into batches of at most `BATCH_LINES` or `BATCH_WAIT`;
+/// other messages go out in order, after the lines before them.
+async fn batch(mut rx: mpsc::Receiver<Out>, tx: mpsc::Sender<Msg>) {
+    let mut lines: Vec<LogLine> = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let next = match deadline {
+            Some(d) => tokio::select! {
+                o = rx.recv() => Some(o),
+                _ = sleep_until(d) => None,
+            },
+            None => Some(rx.recv().await),
+        };
+        let mut extra = None;
+        match next {
+            // The oldest line has waited long enough.
+            None => {}
+            Some(None) => {
+                if !lines.is_empty() {
+                    let _ = tx.send(Msg::Logs(lines)).await;
+                }
+                return;
+            }
+            Some(Some(Out::Line(l))) => {
+                if lines.is_empty() {
+                    deadline = Some(Instant::now() + BATCH_WAIT);
+                }
+                lines.push(l);
+                if lines.len() < BATCH_LINES {
+                    continue;
+                }
+            }
+            Some(Some(Out::Msg(m))) => extra = Some(*m),
+        }
+        if !lines.is_empty()
+            && tx
+                .send(Msg::Logs(std::mem::take(&mut lines)))
+                .await
+                .is_err()
+        {
+            return;
+        }
+        deadline = None;
+        if let Some(m) = extra
+            && tx.send(m).await.is_err()
+        {
+            return;
+        }
+    }
+}

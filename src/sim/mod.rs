@@ -2,14 +2,19 @@
 //! simulated rolling update, pod logs and events, reached through a generated kubeconfig.
 
 mod api;
+#[cfg(test)]
+mod client_tests;
 mod controller;
+mod deploy_status;
 mod deployments;
 mod log_api;
 mod logs;
 mod patch;
+mod pod_status;
 mod pods;
 mod replicasets;
 mod resources;
+mod rolling;
 mod select;
 mod server;
 mod statefulsets;
@@ -82,7 +87,10 @@ impl Sim {
         if let Some(server) = self.server.take() {
             let abort = server.abort_handle();
             // Streams end on the signal; anything still open after that is cut.
-            if tokio::time::timeout(Duration::from_secs(3), server).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(3), server)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }

@@ -1,5 +1,4 @@
-//! The demo cluster (SPEC §8): a Kubernetes-API-compatible server on 127.0.0.1 with a
-//! simulated rolling update, pod logs and events, reached through a generated kubeconfig.
+//! The demo cluster (SPEC §8): a Kubernetes API subset on 127.0.0.1 with a simulated cluster.
 
 mod api;
 #[cfg(test)]

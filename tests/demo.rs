@@ -162,3 +162,55 @@ fn demo_bad_scenario_fails_and_rolls_back_to_1_0() {
     assert_eq!(fin["outcome"], "succeeded");
     assert_eq!(evs.last().unwrap()["outcome"], "failed");
 }
+
+#[test]
+fn serve_only_prints_a_kubeconfig_that_kubectl_can_use() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .env("XDG_STATE_HOME", tmp.path())
+        .args(["demo", "--serve-only"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let kubeconfig = first.trim().to_string();
+    assert!(
+        Path::new(&kubeconfig).is_file(),
+        "kubeconfig path on stdout: {first:?}"
+    );
+    let cache = tmp.path().join("kube-cache");
+    let out = Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            &kubeconfig,
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "get",
+            "pods,deploy,rs",
+        ])
+        .output()
+        .expect("kubectl is installed");
+    let listing = text(&out.stdout);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert!(out.status.success(), "{listing}\n{}", text(&out.stderr));
+    assert!(
+        listing.contains("deployment.apps/web") && listing.contains("pod/web-"),
+        "{listing}"
+    );
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "Ctrl-C stops the demo cluster cleanly"
+    );
+}

@@ -191,6 +191,33 @@ pub enum Event {
         duration_ms: u64,
         message: String,
     },
+    ProbeStateChanged {
+        probe: String,
+        /// `unknown`, `green`, `amber` or `red`.
+        from: String,
+        to: String,
+        detail: String,
+    },
+    /// A probe's numbers over one minute of the run, for the record's SLO summary.
+    ProbeMinute {
+        probe: String,
+        #[serde(with = "ts_millis")]
+        minute: DateTime<Utc>,
+        requests: u32,
+        errors: u32,
+        p50_ms: u64,
+        p95_ms: u64,
+        max_ms: u64,
+    },
+    RollbackAdvised {
+        /// The rule as written, e.g. `web error_rate > 5% for 30s`.
+        rule: String,
+        /// What breached it, e.g. `web error rate 12% > 5% for 30s`.
+        detail: String,
+    },
+    RollbackAdviceCleared {
+        rule: String,
+    },
     RunFinished {
         outcome: RunOutcome,
         duration_ms: u64,

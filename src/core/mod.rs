@@ -8,6 +8,8 @@ mod kube_update;
 pub mod logs;
 pub mod model;
 pub mod msg;
+mod probe_update;
+pub mod probes;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -164,6 +164,8 @@ pub enum Msg {
         attempt: u32,
         result: WaitResult,
     },
+    /// One probe request's result.
+    Probe(super::probes::Sample),
     /// From an automated driver (headless): start a step, already confirmed by its flags.
     Start {
         step: String,

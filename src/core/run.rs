@@ -172,6 +172,40 @@ pub struct RunState {
     pub last_event: Option<DateTime<Utc>>,
     /// Whether any rollback ran during the run.
     pub rolled_back: bool,
+    pub probe_changes: Vec<ProbeChange>,
+    /// Per probe, one summary a minute.
+    pub probe_minutes: BTreeMap<String, Vec<ProbeMinute>>,
+    pub advice: Vec<Advice>,
+}
+
+/// A probe turning green, amber or red.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeChange {
+    pub at: DateTime<Utc>,
+    pub probe: String,
+    pub from: String,
+    pub to: String,
+    pub detail: String,
+}
+
+/// A probe's numbers over one minute of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeMinute {
+    pub minute: DateTime<Utc>,
+    pub requests: u32,
+    pub errors: u32,
+    pub p50_ms: u64,
+    pub p95_ms: u64,
+    pub max_ms: u64,
+}
+
+/// A ROLLBACK ADVISED episode, cleared when the rule stopped holding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advice {
+    pub at: DateTime<Utc>,
+    pub rule: String,
+    pub detail: String,
+    pub cleared: Option<DateTime<Utc>>,
 }
 
 impl RunState {
@@ -419,6 +453,54 @@ impl RunState {
                     duration_ms: *duration_ms,
                     message: message.clone(),
                 });
+            }
+            Event::ProbeStateChanged {
+                probe,
+                from,
+                to,
+                detail,
+            } => self.probe_changes.push(ProbeChange {
+                at,
+                probe: probe.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                detail: detail.clone(),
+            }),
+            Event::ProbeMinute {
+                probe,
+                minute,
+                requests,
+                errors,
+                p50_ms,
+                p95_ms,
+                max_ms,
+            } => self
+                .probe_minutes
+                .entry(probe.clone())
+                .or_default()
+                .push(ProbeMinute {
+                    minute: *minute,
+                    requests: *requests,
+                    errors: *errors,
+                    p50_ms: *p50_ms,
+                    p95_ms: *p95_ms,
+                    max_ms: *max_ms,
+                }),
+            Event::RollbackAdvised { rule, detail } => self.advice.push(Advice {
+                at,
+                rule: rule.clone(),
+                detail: detail.clone(),
+                cleared: None,
+            }),
+            Event::RollbackAdviceCleared { rule } => {
+                if let Some(a) = self
+                    .advice
+                    .iter_mut()
+                    .rev()
+                    .find(|a| &a.rule == rule && a.cleared.is_none())
+                {
+                    a.cleared = Some(at);
+                }
             }
             Event::RunFinished { outcome, .. } => self.finished = Some((at, *outcome)),
         }

@@ -125,6 +125,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             };
             fx.push(Effect::Quit { code });
         }
+        Msg::Probe(sample) => super::probe_update::on_sample(m, sample, &mut fx),
         Msg::Kube(k) => {
             super::kube_update::on_kube(m, k);
         }

@@ -28,6 +28,111 @@ pub struct Report {
     pub resumed: Vec<MarkOut>,
     pub steps: Vec<StepOut>,
     pub comments: Vec<MarkOut>,
+    /// Per probe: the SLO numbers of the run, from its minute summaries.
+    pub probes: Vec<ProbeOut>,
+    pub rollback_advice: Vec<AdviceOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProbeOut {
+    pub name: String,
+    pub requests: u64,
+    pub errors: u64,
+    /// Percent of requests that failed.
+    pub error_rate: f64,
+    /// Median of the minutes' p95 latencies.
+    pub p95_ms: u64,
+    pub max_ms: u64,
+    /// The minute with the highest error rate (then p95).
+    pub worst_minute: Option<MinuteOut>,
+    pub changes: Vec<ChangeOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MinuteOut {
+    pub minute: String,
+    pub requests: u32,
+    pub errors: u32,
+    pub error_rate: f64,
+    pub p95_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeOut {
+    pub at: String,
+    pub from: String,
+    pub to: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AdviceOut {
+    pub at: String,
+    pub rule: String,
+    pub detail: String,
+    pub cleared: Option<String>,
+}
+
+fn rate(errors: u64, requests: u64) -> f64 {
+    if requests == 0 {
+        0.0
+    } else {
+        (errors as f64 * 1000.0 / requests as f64).round() / 10.0
+    }
+}
+
+fn probes_out(run: &RunState) -> Vec<ProbeOut> {
+    let mut names: Vec<&String> = run.probe_minutes.keys().collect();
+    for c in &run.probe_changes {
+        if !names.contains(&&c.probe) {
+            names.push(&c.probe);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let minutes = run
+                .probe_minutes
+                .get(name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let requests: u64 = minutes.iter().map(|m| u64::from(m.requests)).sum();
+            let errors: u64 = minutes.iter().map(|m| u64::from(m.errors)).sum();
+            let mut p95s: Vec<u64> = minutes.iter().map(|m| m.p95_ms).collect();
+            p95s.sort_unstable();
+            let worst = minutes.iter().max_by(|a, b| {
+                let ra = rate(a.errors.into(), a.requests.into());
+                let rb = rate(b.errors.into(), b.requests.into());
+                ra.total_cmp(&rb).then(a.p95_ms.cmp(&b.p95_ms))
+            });
+            ProbeOut {
+                name: name.clone(),
+                requests,
+                errors,
+                error_rate: rate(errors, requests),
+                p95_ms: p95s.get(p95s.len() / 2).copied().unwrap_or(0),
+                max_ms: minutes.iter().map(|m| m.max_ms).max().unwrap_or(0),
+                worst_minute: worst.map(|w| MinuteOut {
+                    minute: ts(w.minute),
+                    requests: w.requests,
+                    errors: w.errors,
+                    error_rate: rate(w.errors.into(), w.requests.into()),
+                    p95_ms: w.p95_ms,
+                }),
+                changes: run
+                    .probe_changes
+                    .iter()
+                    .filter(|c| &c.probe == name)
+                    .map(|c| ChangeOut {
+                        at: ts(c.at),
+                        from: c.from.clone(),
+                        to: c.to.clone(),
+                        detail: c.detail.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -211,6 +316,17 @@ pub fn build(
             .collect(),
         steps,
         comments: run.comments.iter().map(mark).collect(),
+        probes: probes_out(run),
+        rollback_advice: run
+            .advice
+            .iter()
+            .map(|a| AdviceOut {
+                at: ts(a.at),
+                rule: a.rule.clone(),
+                detail: a.detail.clone(),
+                cleared: a.cleared.map(ts),
+            })
+            .collect(),
     }
 }
 
@@ -379,6 +495,45 @@ pub fn to_markdown(r: &Report) -> String {
             dur(s.estimate_ms),
             s.attempts.len()
         );
+    }
+    if !r.probes.is_empty() {
+        o += "\n## Health probes\n\n| Probe | Requests | Errors | Error rate | p95 | Max | Worst minute |\n|---|---|---|---|---|---|---|\n";
+        for p in &r.probes {
+            let worst = p.worst_minute.as_ref().map_or("—".to_string(), |w| {
+                format!(
+                    "{} ({:.1}% errors, p95 {} ms)",
+                    local_time(&w.minute),
+                    w.error_rate,
+                    w.p95_ms
+                )
+            });
+            o += &format!(
+                "| {} | {} | {} | {:.1}% | {} ms | {} ms | {} |\n",
+                cell(&p.name),
+                p.requests,
+                p.errors,
+                p.error_rate,
+                p.p95_ms,
+                p.max_ms,
+                worst
+            );
+        }
+    }
+    if !r.rollback_advice.is_empty() {
+        o += "\n## Rollback advice\n\n";
+        for a in &r.rollback_advice {
+            let cleared = a
+                .cleared
+                .as_deref()
+                .map_or("still active at the end".to_string(), |c| {
+                    format!("cleared at {}", local_time(c))
+                });
+            o += &format!(
+                "- {} ROLLBACK ADVISED: {} ({cleared})\n",
+                local_time(&a.at),
+                a.detail
+            );
+        }
     }
     let mut notes = String::new();
     for s in &r.steps {

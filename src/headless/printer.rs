@@ -211,6 +211,39 @@ impl Printer {
                     self.line("↶", &s, &format!("rolling back: {command}"));
                 }
             }
+            Event::ProbeStateChanged {
+                probe,
+                from,
+                to,
+                detail,
+            } => {
+                let code = match to.as_str() {
+                    "green" => "32",
+                    "amber" => "33",
+                    "red" => "31",
+                    _ => "2",
+                };
+                let dot = self.paint(code, "●");
+                let detail = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {detail}")
+                };
+                say(&format!(
+                    "{} {dot} probe {probe}: {from} → {to}{detail}",
+                    Self::now()
+                ));
+            }
+            Event::RollbackAdvised { detail, .. } => {
+                let banner = self.paint("1;41;97", &format!(" ROLLBACK ADVISED: {detail} "));
+                say(&format!("{} {banner}", Self::now()));
+            }
+            Event::RollbackAdviceCleared { rule } => {
+                say(&format!(
+                    "{} rollback advice cleared: {rule} no longer holds",
+                    Self::now()
+                ));
+            }
             Event::RollbackFinished { step, outcome, .. } => {
                 if let Some(s) = step_of(step) {
                     let glyph = if *outcome == StepOutcome::Succeeded {

@@ -10,5 +10,6 @@ pub mod kube_watch;
 pub mod kube_watch_state;
 pub mod kube_workload;
 pub mod pgroup;
+pub mod probes;
 pub mod runner;
 pub mod terminal;

@@ -248,7 +248,7 @@ async fn bad_rollout_fails_and_undo_recovers() {
     let (sim, kube) = start(Scenario::Bad, None, &dir).await;
     let set = action(ActionKind::SetImage {
         container: Some("web".into()),
-        image: "web:2.0".into(),
+        image: "web:2.0-crash".into(),
     });
     kube_actions::apply(&kube, &set)
         .await
@@ -267,7 +267,7 @@ async fn bad_rollout_fails_and_undo_recovers() {
         .expect("undo applies");
     assert_eq!(
         (rec.before.as_str(), rec.after.as_str()),
-        ("web:2.0", "web:1.0")
+        ("web:2.0-crash", "web:1.0")
     );
     assert_eq!(rec.revision_before, Some(2));
     assert_eq!(rec.revision_after, Some(3));

@@ -254,7 +254,7 @@ async fn logs_tail_and_follow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_looping_version_exceeds_the_progress_deadline() {
     let d = demo(Scenario::Bad, 3).await;
-    d.ok(&["set", "image", "deployment/web", "web=web:2.0"])
+    d.ok(&["set", "image", "deployment/web", "web=web:2.0-crash"])
         .await;
     let (ok, out, err) = d
         .run(&["rollout", "status", "deployment/web", "--timeout=60s"])

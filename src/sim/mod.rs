@@ -1,4 +1,4 @@
-//! The demo cluster (SPEC §8): a Kubernetes API subset on 127.0.0.1 with a simulated cluster.
+//! The demo cluster (SPEC §8): a Kubernetes API subset and a demo web app on 127.0.0.1, simulated.
 
 mod api;
 #[cfg(test)]
@@ -20,6 +20,7 @@ mod statefulsets;
 mod store;
 mod table;
 mod watch;
+mod web;
 mod world;
 mod write;
 
@@ -34,7 +35,8 @@ pub enum Scenario {
     /// Every version rolls out fine.
     #[default]
     Good,
-    /// Version 2.0 crash-loops: the rollout exceeds its progress deadline.
+    /// Version 2.0 rolls out, then its web app answers 20 % of requests with 500 and is slow.
+    /// (A tag containing `crash`, e.g. `web:2.0-crash`, crash-loops in every scenario.)
     Bad,
 }
 
@@ -42,6 +44,8 @@ pub enum Scenario {
 pub struct SimOptions {
     /// 0 (or None) picks a free port; a fixed port lets a test restart the server in place.
     pub port: Option<u16>,
+    /// The demo web app's port; 0 (or None) picks a free one.
+    pub web_port: Option<u16>,
     pub namespace: String,
     pub scenario: Scenario,
     /// Extra pods spread over several deployments, for scale tests (`--pods N`).
@@ -58,6 +62,7 @@ impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
             port: None,
+            web_port: None,
             namespace: "shop".into(),
             scenario: Scenario::Good,
             pods: 0,
@@ -73,6 +78,8 @@ pub struct Sim {
     pub addr: SocketAddr,
     /// A kubeconfig whose current context points at this server, namespace `shop`.
     pub kubeconfig: PathBuf,
+    /// The demo web app in front of the `web` pods (`GET /health`, `GET /`): `http://127.0.0.1:PORT`.
+    pub web_url: String,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -143,10 +150,17 @@ fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(1024)
 }
 
-/// Starts the demo cluster on 127.0.0.1.
+/// Either a stop or the Sim being dropped (the sender closes).
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Starts the demo cluster and its web app on 127.0.0.1.
 pub async fn start(opts: SimOptions) -> std::io::Result<Sim> {
     let listener = listen(opts.port.unwrap_or(0))?;
     let addr = listener.local_addr()?;
+    let web_listener = listen(opts.web_port.unwrap_or(0))?;
+    let web_url = format!("http://{}", web_listener.local_addr()?);
     // Versions grow across restarts, so a client's version from an earlier run is "too old".
     let start_rv = u64::try_from(
         std::time::SystemTime::now()
@@ -163,21 +177,18 @@ pub async fn start(opts: SimOptions) -> std::io::Result<Sim> {
     let app = axum::Router::new()
         .fallback(server::dispatch)
         .with_state(shared.clone());
+    let web_app = web::router(shared.clone());
     let controllers = tokio::spawn(controller::run(shared));
-    let mut stop = rx;
     let server = tokio::spawn(async move {
-        let signal = async move {
-            // Either a stop or the Sim being dropped (the sender closes).
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await;
+        let api = axum::serve(listener, app).with_graceful_shutdown(stopped(rx.clone()));
+        let web = axum::serve(web_listener, web_app).with_graceful_shutdown(stopped(rx));
+        let _ = tokio::join!(async { api.await }, async { web.await });
         let _ = controllers.await;
     });
     Ok(Sim {
         addr,
         kubeconfig,
+        web_url,
         shutdown: Some(tx),
         server: Some(server),
     })

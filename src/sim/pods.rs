@@ -1,6 +1,5 @@
 //! Pod lifecycle with jitter, crash loops and pull failures on demand, deletion, and logging.
 
-use super::Scenario;
 use super::logs::{self, App, PodLog};
 use super::pod_status::{backoff, first_container, render};
 use super::resources::Kind;
@@ -17,8 +16,9 @@ const HOST_IP: &str = "10.89.0.2";
 /// Later than any stage needs: nothing is scheduled for a Ready pod.
 const IDLE: Duration = Duration::from_secs(3600);
 
-fn crashes(scenario: Scenario, image: &str) -> bool {
-    scenario == Scenario::Bad && image_tag(image) == "2.0"
+/// A tag containing `crash` (`web:2.0-crash`) crash-loops on start, in every scenario.
+fn crashes(image: &str) -> bool {
+    image_tag(image).contains("crash")
 }
 
 fn never_pulls(image: &str) -> bool {
@@ -270,7 +270,7 @@ impl World {
                     sp.log.push(wall, line);
                 }
             }
-            Stage::Running if crashes(self.cfg.scenario, &image) => {
+            Stage::Running if crashes(&image) => {
                 sp.log.push(wall, logs::fatal(&cname, image_tag(&image)));
                 sp.stage = Stage::Exited;
                 sp.failures += 1;
@@ -316,9 +316,9 @@ mod tests {
 
     #[test]
     fn failures_by_tag() {
-        assert!(crashes(Scenario::Bad, "web:2.0"));
-        assert!(!crashes(Scenario::Good, "web:2.0"));
-        assert!(!crashes(Scenario::Bad, "web:2.1"));
+        assert!(crashes("web:2.0-crash"));
+        assert!(!crashes("web:2.0"));
+        assert!(!crashes("crash/web:2.1"));
         assert!(never_pulls("registry:5000/web:2.0-nopull"));
         assert!(!never_pulls("nopull/web:1.0"));
         assert_eq!(backoff(1), Duration::from_secs(1));

@@ -97,6 +97,7 @@ pub async fn run(
         Ok(k) => exec.kube = Some(k),
         Err(e) => exec.kube_error = Some(e),
     }
+    crate::sources::probes::spawn(loaded.checklist.probes.clone(), tx.clone());
     let run_id = model.run_id.clone();
     let app = App {
         model,

@@ -57,7 +57,7 @@ pub async fn run(global: &Global, args: &DemoArgs) -> i32 {
         checklist,
         headless: args.headless,
         dry_run: false,
-        vars: Vec::new(),
+        vars: vec![("WEB_URL".to_string(), sim.web_url.clone())],
         resume: None,
         // Unattended: the demo's confirmations and its one manual step are taken as given.
         yes: args.headless,

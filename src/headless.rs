@@ -61,6 +61,11 @@ struct Driver {
     completed: Vec<String>,
     /// Rollbacks still to run after a failure.
     rollbacks: Option<Vec<String>>,
+    /// When the next step's gate was first found closed, and whether that was printed.
+    gate_since: Option<chrono::DateTime<chrono::Utc>>,
+    gate_told: bool,
+    /// Rollback advice already acted on (`--rollback-on-failure`).
+    advice_acted: bool,
 }
 
 /// Runs the checklist to the end (or to the first stop) and returns the exit code.
@@ -101,6 +106,7 @@ pub async fn run(
         Err(e) => exec.kube_error = Some(e),
     }
     spawn_signals(tx.clone());
+    crate::sources::probes::spawn(loaded.checklist.probes.clone(), tx.clone());
     let mut plan_ids = Vec::new();
     for phase in &loaded.checklist.phases {
         plan(&phase.steps, &mut plan_ids);
@@ -116,6 +122,9 @@ pub async fn run(
         started: None,
         completed: Vec::new(),
         rollbacks: None,
+        gate_since: None,
+        gate_told: false,
+        advice_acted: false,
     };
     let started = std::time::Instant::now();
     let code = d.drive().await;
@@ -138,6 +147,14 @@ pub async fn run(
 impl Driver {
     async fn drive(&mut self) -> i32 {
         loop {
+            if self.model.quit.is_none()
+                && let Some(msg) = self.on_advice()
+            {
+                if let Some(code) = self.feed(msg) {
+                    return code;
+                }
+                continue;
+            }
             if self.model.running.is_none()
                 && self.model.quit.is_none()
                 && let Some(msg) = self.decide()
@@ -158,11 +175,13 @@ impl Driver {
 
     /// Updates the model, prints what was journaled, and carries out the effects.
     fn feed(&mut self, msg: Msg) -> Option<i32> {
-        self.model.now = chrono::Utc::now();
         if let Msg::StepLine { line, .. } = &msg {
             self.out.output(line);
         }
-        for effect in update(&mut self.model, msg) {
+        // Time enters the core as a tick: probe windows slide, minutes close, waits time out.
+        let mut effects = update(&mut self.model, Msg::Tick(chrono::Utc::now()));
+        effects.extend(update(&mut self.model, msg));
+        for effect in effects {
             if let Effect::Journal(entry) = &effect {
                 self.out.event(entry, &self.model);
             }
@@ -204,6 +223,23 @@ impl Driver {
         Some(Msg::EndRun { outcome })
     }
 
+    /// `--rollback-on-failure` and ROLLBACK ADVISED: stop what runs and take the rollback path.
+    fn on_advice(&mut self) -> Option<Msg> {
+        if !self.opts.rollback_on_failure || self.advice_acted || self.rollbacks.is_some() {
+            return None;
+        }
+        let (_, detail, _) = self.model.probes.advice()?;
+        self.advice_acted = true;
+        self.out.error(&format!(
+            "rollback advised ({detail}): taking the rollback path (--rollback-on-failure)"
+        ));
+        if self.model.running.is_some() {
+            return Some(Msg::Abort);
+        }
+        self.started = None;
+        self.fail(None)
+    }
+
     /// The policy: what a person pressing keys would do, as the flags allow.
     fn decide(&mut self) -> Option<Msg> {
         if let Some(list) = self.rollbacks.as_mut() {
@@ -221,7 +257,7 @@ impl Driver {
                 s if s.is_failure() && tolerated => self
                     .out
                     .info(&format!("  continuing: `{id}` has continue_on_error")),
-                s if s.is_failure() => return self.fail(&id),
+                s if s.is_failure() => return self.fail(Some(&id)),
                 _ => {}
             }
         }
@@ -234,6 +270,26 @@ impl Driver {
             };
         };
         let step = self.model.step(&id).cloned()?;
+        if let Some(why) = crate::core::steps::gate_closed(&self.model, &step) {
+            // A red probe closes the gate: wait for it to clear (the wait has the step's
+            // timeout, or 5 minutes), like a deployer watching the probes pane would.
+            let since = *self.gate_since.get_or_insert(self.model.now);
+            let limit = step.timeout.unwrap_or(std::time::Duration::from_secs(300));
+            if (self.model.now - since).to_std().unwrap_or_default() < limit {
+                if !self.gate_told {
+                    self.out.info(&format!("  {why}"));
+                    self.gate_told = true;
+                }
+                return None;
+            }
+            self.out.error(&format!(
+                "{why}; gave up after {}",
+                crate::config::units::format_duration(limit)
+            ));
+            return self.end(RunOutcome::Failed);
+        }
+        self.gate_since = None;
+        self.gate_told = false;
         let state = self.model.run.state_of(&id);
         if state.is_done() {
             self.out
@@ -291,7 +347,7 @@ impl Driver {
 
     /// A step failed: roll back if asked (the failed step first, then completed ones newest
     /// first), else end the run as failed.
-    fn fail(&mut self, id: &str) -> Option<Msg> {
+    fn fail(&mut self, id: Option<&str>) -> Option<Msg> {
         if !self.opts.rollback_on_failure {
             return self.end(RunOutcome::Failed);
         }
@@ -303,7 +359,7 @@ impl Driver {
             .filter(|s| has(&self.model, s))
             .cloned()
             .collect();
-        if has(&self.model, id) {
+        if let Some(id) = id.filter(|id| has(&self.model, id)) {
             list.push(id.to_string());
         }
         self.rollbacks = Some(list);

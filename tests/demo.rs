@@ -123,21 +123,33 @@ fn demo_bad_scenario_fails_and_rolls_back_to_1_0() {
             )
         })
         .collect();
+    // 2.0 rolls out but fails its health: the probe turns red, rollback is advised, the
+    // health wait is cut short, and the rollout step's rollback (undo) runs.
+    let red = evs
+        .iter()
+        .position(|e| e["event"] == "probe_state_changed" && e["to"] == "red")
+        .unwrap_or_else(|| panic!("the probe turns red: {kinds:?}"));
+    let advised = kinds
+        .iter()
+        .position(|k| k.starts_with("rollback_advised"))
+        .unwrap_or_else(|| panic!("rollback advised: {kinds:?}"));
+    let detail = evs[advised]["detail"].as_str().unwrap();
+    assert!(detail.contains("web error rate"), "{detail}");
     let failed = kinds
         .iter()
-        .position(|k| k == "wait_failed:rollout")
-        .unwrap_or_else(|| panic!("the rollout wait fails: {kinds:?}"));
+        .position(|k| k == "wait_failed:healthy")
+        .unwrap_or_else(|| panic!("the health wait fails: {kinds:?}"));
     let undo = kinds
         .iter()
         .position(|k| k == "rollback_started:rollout")
         .expect("then the undo starts");
-    assert!(failed < undo, "{kinds:?}");
-    let msg = &evs[failed]["message"];
     assert!(
-        msg.as_str()
-            .unwrap()
-            .contains("exceeded its progress deadline"),
-        "{msg}"
+        red < advised && advised < failed && failed < undo,
+        "{kinds:?}"
+    );
+    assert!(
+        stdout.contains("ROLLBACK ADVISED: web error rate"),
+        "{stdout}"
     );
     let undone = evs
         .iter()

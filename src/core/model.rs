@@ -37,6 +37,8 @@ pub struct Running {
     pub phase: Phase,
     /// Exit code of the command, kept while its wait goes on.
     pub exit_code: Option<i32>,
+    /// When its wait began (probe waits time out from here).
+    pub wait_started: Option<DateTime<Utc>>,
     pub step: String,
     pub attempt: u32,
     pub since: DateTime<Utc>,
@@ -143,6 +145,10 @@ pub struct Model {
     pub outputs: BTreeMap<String, Output>,
     pub kube: super::kube::KubeState,
     pub logs: super::logs::LogBuffer,
+    /// Every probe's window, health and the rollback advice (from `checklist.probes`).
+    pub probes: crate::core::probes::ProbeBoard,
+    /// The probes pane shows the selected probe's last failure in full (Enter toggles).
+    pub probe_detail: bool,
     /// The step that just finished keeps the output pane until the selection moves.
     pub shown: Option<String>,
     /// Lines scrolled up from the tail in the output pane; 0 with `follow` shows the tail.
@@ -169,6 +175,8 @@ impl Model {
         now: DateTime<Utc>,
     ) -> Self {
         let rows = rows_of(&checklist);
+        let probes =
+            crate::core::probes::ProbeBoard::new(&checklist.probes, &checklist.rollback_when, now);
         let mut m = Model {
             now,
             run_id: run.run_id.clone(),
@@ -185,6 +193,8 @@ impl Model {
             outputs: BTreeMap::new(),
             kube: Default::default(),
             logs: Default::default(),
+            probes,
+            probe_detail: false,
             shown: None,
             output_scroll: 0,
             follow: true,

@@ -175,6 +175,8 @@ pub enum Msg {
         step: String,
         by: String,
     },
+    /// From an automated driver: abort the running step (like `x`).
+    Abort,
     /// From an automated driver: run a step's rollback.
     Rollback {
         step: String,

@@ -1,5 +1,19 @@
 //! Health probes in the core: samples, sliding-window SLO math, green/amber/red with
 //! hysteresis, and rollback rules. Pure: time comes in with the samples and ticks.
+//!
+//! [`ProbeBoard`] holds one [`ProbeState`] per checklist probe and the rollback rules; feed it
+//! samples with [`ProbeBoard::record`] and the clock with [`ProbeBoard::tick`], and journal the
+//! [`ProbeChange`]s they return.
+
+mod board;
+mod rules;
+mod state;
+mod stats;
+
+pub use board::{ProbeBoard, ProbeChange};
+pub use rules::RuleState;
+pub use state::{DEFAULT_WINDOW, LATENCY_CAP, ProbeState, Verdict, WINDOW_CAP};
+pub use stats::{Stats, percent, percentile};
 
 use chrono::{DateTime, Utc};
 
@@ -58,6 +72,12 @@ pub struct Sample {
 impl Sample {
     pub fn ok(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// Whether the request counts as an error for error rates and failure streaks: any failure
+    /// except [`FailureKind::CertExpiring`], which is a warning (the request itself succeeded).
+    pub fn is_error(&self) -> bool {
+        matches!(&self.failure, Some((kind, _)) if !matches!(kind, FailureKind::CertExpiring(_)))
     }
 }
 

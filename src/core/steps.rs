@@ -98,6 +98,9 @@ pub(super) fn start(m: &mut Model, id: &str, confirmed: bool, fx: &mut Vec<Effec
         }
         _ => {}
     }
+    if let Some(why) = gate_closed(m, &step) {
+        return flash(m, &why, true);
+    }
     if step.confirm && !confirmed {
         m.modal = Some(Modal::Confirm {
             step: id.to_string(),
@@ -132,6 +135,7 @@ pub(super) fn start(m: &mut Model, id: &str, confirmed: bool, fx: &mut Vec<Effec
     m.running = Some(Running {
         phase,
         exit_code: None,
+        wait_started: None,
         step: id.to_string(),
         attempt,
         since: m.now,
@@ -166,11 +170,7 @@ pub(super) fn start(m: &mut Model, id: &str, confirmed: bool, fx: &mut Vec<Effec
                 rollback: false,
             });
         }
-        (_, Some(w)) => fx.push(Effect::Wait {
-            step: id.to_string(),
-            attempt,
-            wait: w.clone(),
-        }),
+        (_, Some(w)) => begin_wait(m, id.to_string(), attempt, w.clone(), fx),
         (_, None) => {}
     }
 }
@@ -217,6 +217,7 @@ pub(super) fn start_rollback(m: &mut Model, id: &str, fx: &mut Vec<Effect>) {
     m.running = Some(Running {
         phase,
         exit_code: None,
+        wait_started: None,
         step: id.to_string(),
         attempt,
         since: m.now,
@@ -250,6 +251,49 @@ pub(super) fn start_rollback(m: &mut Model, id: &str, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Why a step's `gate` refuses to let it start: one of its probes is red.
+pub fn gate_closed(m: &Model, step: &Step) -> Option<String> {
+    let red = step
+        .gate
+        .iter()
+        .find(|p| m.probes.health(p) == super::probes::Health::Red)?;
+    let why = m
+        .probes
+        .probe(red)
+        .and_then(|p| p.last_failure.as_ref())
+        .and_then(|s| s.failure.as_ref())
+        .map(|f| f.1.clone());
+    Some(match why {
+        Some(w) => format!(
+            "gate: probe {red} is red ({w}) — `{}` waits until it is not",
+            step.id
+        ),
+        None => format!(
+            "gate: probe {red} is red — `{}` waits until it is not",
+            step.id
+        ),
+    })
+}
+
+/// Starts the wait of the running step: probe waits are judged here in the core, from the
+/// probe board; rollouts and pods go to the executor.
+fn begin_wait(m: &mut Model, step: String, attempt: u32, wait: Wait, fx: &mut Vec<Effect>) {
+    if let Some(r) = m.running.as_mut() {
+        r.phase = Phase::Waiting;
+        r.wait_started = Some(m.now);
+    }
+    m.dirty = true;
+    if matches!(wait.kind, WaitKind::Probe { .. }) {
+        super::probe_update::check_probe_wait(m, fx);
+    } else {
+        fx.push(Effect::Wait {
+            step,
+            attempt,
+            wait,
+        });
+    }
+}
+
 /// The running step's record, if `step`/`attempt` is it (stale messages are ignored).
 fn running_is(m: &Model, step: &str, attempt: u32, rollback: bool) -> bool {
     m.running
@@ -279,15 +323,9 @@ pub(super) fn step_done(
         && m.quit.is_none()
     {
         if let Some(r) = m.running.as_mut() {
-            r.phase = Phase::Waiting;
             r.exit_code = done.exit_code;
         }
-        fx.push(Effect::Wait {
-            step,
-            attempt,
-            wait,
-        });
-        m.dirty = true;
+        begin_wait(m, step, attempt, wait, fx);
         return;
     }
     finish(m, step, attempt, done, fx);
@@ -313,16 +351,7 @@ pub(super) fn action_done(
     };
     record(m, applied(&step, &rec), fx);
     match m.step(&step).and_then(|s| s.wait.clone()) {
-        Some(wait) if m.quit.is_none() => {
-            if let Some(r) = m.running.as_mut() {
-                r.phase = Phase::Waiting;
-            }
-            fx.push(Effect::Wait {
-                step,
-                attempt,
-                wait,
-            });
-        }
+        Some(wait) if m.quit.is_none() => begin_wait(m, step, attempt, wait, fx),
         _ => {
             let done = Finished {
                 outcome: StepOutcome::Succeeded,
@@ -654,6 +683,9 @@ pub(super) fn quit(m: &mut Model, interrupted: bool, fx: &mut Vec<Effect>) {
 
 fn quit_now(m: &mut Model, interrupted: bool, fx: &mut Vec<Effect>) {
     m.quit = Some(QuitState::Now { interrupted });
+    // The partial minute of every probe goes into the record too.
+    let last = m.probes.flush_minutes();
+    super::probe_update::apply(m, last, fx);
     let code = if interrupted {
         if m.run.finished.is_none() {
             let duration_ms = m.run.duration_ms(m.now).unwrap_or(0);

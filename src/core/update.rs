@@ -25,6 +25,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 m.flash = None;
                 m.dirty = true;
             }
+            super::probe_update::on_tick(m, &mut fx);
         }
         Msg::Resize(w, h) => {
             m.size = (w, h);
@@ -93,6 +94,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             result,
         } => wait_done(m, step, attempt, result, &mut fx),
         Msg::Start { step } => start(m, &step, true, &mut fx),
+        Msg::Abort => on_command(m, Command::Abort, &mut fx),
         Msg::MarkDone { step, by } => {
             record(
                 m,
@@ -107,6 +109,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Rollback { step } => start_rollback(m, &step, &mut fx),
         Msg::EndRun { outcome } => {
+            let last = m.probes.flush_minutes();
+            super::probe_update::apply(m, last, &mut fx);
             if m.run.finished.is_none() {
                 let duration_ms = m.run.duration_ms(m.now).unwrap_or(0);
                 record(
@@ -393,6 +397,21 @@ fn on_command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
             None => {}
         },
         Command::Abort => match m.running.as_mut() {
+            // A probe wait is judged here in the core: abort ends it at once.
+            Some(r)
+                if r.phase == Phase::Waiting
+                    && !r.rollback
+                    && probe_wait(m.checklist.step(&r.step)) =>
+            {
+                r.aborting = true;
+                let (step, attempt) = (r.step.clone(), r.attempt);
+                act(m, format!("aborted {step}"));
+                let result = super::msg::WaitResult::Failed {
+                    detail: "aborted".into(),
+                    duration_ms: 0,
+                };
+                wait_done(m, step, attempt, result, fx);
+            }
             Some(r) => {
                 r.aborting = true;
                 let step = r.step.clone();
@@ -579,4 +598,9 @@ fn select(m: &mut Model, row: usize, fx: &mut Vec<Effect>) {
     {
         fx.push(Effect::LoadLog { step: id, attempt });
     }
+}
+
+fn probe_wait(step: Option<&Step>) -> bool {
+    step.and_then(|s| s.wait.as_ref())
+        .is_some_and(|w| matches!(w.kind, crate::config::checklist::WaitKind::Probe { .. }))
 }

@@ -76,6 +76,10 @@ fn demo_headless_rolls_web_to_2_0_and_the_record_shows_it() {
     let action = &rollout["actions"][0];
     assert_eq!(action["before"], "web:1.0", "{action}");
     assert_eq!(action["after"], "web:2.0", "{action}");
+    let probe = &v["probes"][0];
+    assert_eq!(probe["name"], "web", "{probe}");
+    assert!(probe["requests"].as_u64().unwrap() >= 5, "{probe}");
+    assert_eq!(probe["errors"], 0, "a good 2.0 serves no errors: {probe}");
     let wait = &rollout["waits"][0];
     assert_eq!(wait["outcome"], "satisfied", "{wait}");
     assert!(wait["duration_ms"].as_u64().unwrap() > 0, "{wait}");
@@ -173,6 +177,19 @@ fn demo_bad_scenario_fails_and_rolls_back_to_1_0() {
         .unwrap();
     assert_eq!(fin["outcome"], "succeeded");
     assert_eq!(evs.last().unwrap()["outcome"], "failed");
+    let md = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args(["report", journal(&runs).to_str().unwrap()])
+        .output()
+        .unwrap();
+    let md = text(&md.stdout);
+    assert!(md.contains("| Rollback | yes |"), "{md}");
+    assert!(
+        md.contains("## Health probes") && md.contains("| web |"),
+        "{md}"
+    );
+    assert!(md.contains("ROLLBACK ADVISED: web error rate"), "{md}");
 }
 
 #[test]

@@ -87,9 +87,11 @@ fn demo_shows_the_rollout_pods_and_logs_of_new_pods() {
     for i in 0..5 {
         t.tmux(&["send-keys", "-t", "demo", "Enter"]);
         if i < 4 {
-            let done = format!("{}/8 done", i + 1);
+            let done = format!("· {}/", i + 1);
             t.wait_for(&done, |s| {
-                s.lines().next().is_some_and(|h| h.contains(&done))
+                s.lines()
+                    .next()
+                    .is_some_and(|h| h.contains(&done) && h.contains(" done"))
             });
         }
     }

@@ -566,3 +566,20 @@ fn a_step_allowed_to_fail_moves_on() {
         "a tolerated failure still lets the run succeed"
     );
 }
+
+#[test]
+fn enter_on_the_probes_pane_shows_the_last_failure() {
+    let mut m = model_with(&[]);
+    m.panes = vec![
+        shipdeck::config::layout::PaneId::Checklist,
+        shipdeck::config::layout::PaneId::Probes,
+    ];
+    ch(&mut m, '2');
+    let fx = enter(&mut m);
+    assert!(
+        m.probe_detail && fx.is_empty() && m.running.is_none(),
+        "Enter on probes does not run a step"
+    );
+    enter(&mut m);
+    assert!(!m.probe_detail);
+}

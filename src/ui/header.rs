@@ -1,4 +1,5 @@
-//! The header: what runs, since when, who drives and who pressed what last (SPEC §4, §6).
+//! The header: what runs, since when, who drives and who pressed what last (SPEC §4, §6), and
+//! the red ROLLBACK ADVISED banner above everything else while a `rollback_when` rule fires.
 //!
 //! Parts carry a priority; at narrow widths the least important are dropped first, so 80
 //! columns always keep the checklist name, the run state and the running step.
@@ -30,7 +31,8 @@ pub fn draw(frame: &mut Frame, area: Rect, m: &Model, t: &Theme) {
     }
     let width = usize::from(area.width);
     let (mut first, second) = (identity(m, t, width), activity(m, t, width));
-    let lines = if area.height >= 2 {
+    let banner = rollback_banner(m, t, width);
+    let lines = if area.height >= 2 && banner.is_none() {
         vec![pack(first, width, t), pack(second, width, t)]
     } else {
         // One line: the name and state, then what runs, then the rest.
@@ -38,9 +40,35 @@ pub fn draw(frame: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             p.prio += u8::from(p.prio > 0);
         }
         first.extend(second);
-        vec![pack(first, width, t)]
+        let rest = pack(first, width, t);
+        match banner {
+            Some(b) if area.height >= 2 => vec![b, rest],
+            Some(b) => vec![b],
+            None => vec![rest],
+        }
     };
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// ` ROLLBACK ADVISED: web error rate 12% > 5% for 30s · since 12:01:30 `, red and reversed
+/// across the whole width, when a `rollback_when` rule fired: above everything else.
+fn rollback_banner(m: &Model, t: &Theme, width: usize) -> Option<Line<'static>> {
+    let (_, detail, at) = m.probes.advice()?;
+    let mut text = format!(" ROLLBACK ADVISED: {}", super::text::clean(detail));
+    let more = m.probes.advice_count().saturating_sub(1);
+    let mut tail = format!(" · since {}", hms(at));
+    if more > 0 {
+        tail += &format!(" · +{more} more rule{}", if more == 1 { "" } else { "s" });
+    }
+    if super::text::width(&text) + super::text::width(&tail) < width {
+        text += &tail;
+    }
+    let text = super::text::fit(&text, width);
+    let pad = width.saturating_sub(super::text::width(&text));
+    Some(Line::styled(
+        format!("{text}{}", " ".repeat(pad)),
+        t.alarm(),
+    ))
 }
 
 /// Keeps the most important parts that fit, in their original order, joined by ` · `.

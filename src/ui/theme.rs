@@ -1,5 +1,6 @@
 //! Colours and text styles; with `NO_COLOR` only bold, dim and reverse (glyphs carry the meaning).
 
+use crate::core::probes::Health;
 use crate::core::run::StepState;
 use ratatui::style::{Color, Modifier, Style};
 
@@ -166,5 +167,25 @@ impl Theme {
             StepState::Skipped => self.muted(),
             StepState::Interrupted => self.warn(),
         }
+    }
+
+    /// A probe's state glyph and words: green, amber, red; unknown is muted.
+    pub fn health(&self, h: Health) -> Style {
+        match h {
+            Health::Unknown => self.muted(),
+            Health::Green => self.ok(),
+            Health::Amber => self.warn(),
+            Health::Red => self.failed(),
+        }
+    }
+
+    /// The ROLLBACK ADVISED banner: red, reversed, bold (reverse and bold without colour).
+    pub fn alarm(&self) -> Style {
+        self.pick(
+            Style::new()
+                .fg(Color::Red)
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
     }
 }

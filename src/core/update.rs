@@ -370,6 +370,8 @@ fn on_command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
         | Command::Bottom
         | Command::PageUp
         | Command::PageDown => navigate(m, cmd, fx),
+        // Enter on the probes pane shows (or hides) the details of the last failure.
+        Command::Run if m.focused() == PaneId::Probes => m.probe_detail = !m.probe_detail,
         Command::Run => {
             if let Some(id) = selected {
                 start(m, &id, false, fx);

@@ -583,3 +583,71 @@ fn enter_on_the_probes_pane_shows_the_last_failure() {
     enter(&mut m);
     assert!(!m.probe_detail);
 }
+
+#[test]
+fn a_red_probe_closes_the_gate_and_a_probe_wait_needs_green_for_its_time() {
+    use shipdeck::core::probes::{FailureKind, Sample};
+    let text = r#"
+name: G
+probes:
+  - { name: web, url: "http://127.0.0.1:9/health", every: 1s, slo: { window: 30s, error_rate: 1% } }
+phases:
+  - name: P
+    steps:
+      - { id: ship, title: Ship, run: ship, gate: { probes: [web] } }
+      - { id: calm, title: Calm, wait: { probe: web, healthy_for: 10s, timeout: 1m } }
+"#;
+    let c = load_checklist(text, "g.yaml", &LoadOptions::default()).unwrap();
+    let mut m = Model::new(Arc::new(c), RunState::default(), "ana@box".into(), t0());
+    let sample = |s: i64, ok: bool| Sample {
+        probe: "web".into(),
+        at: t0() + chrono::Duration::seconds(s),
+        latency_ms: 20,
+        status: Some(if ok { 200 } else { 500 }),
+        failure: (!ok).then(|| (FailureKind::BadStatus(500), "status 500".to_string())),
+        cert_days: None,
+    };
+    for s in 0..4 {
+        update(&mut m, Msg::Tick(t0() + chrono::Duration::seconds(s)));
+        update(&mut m, Msg::Probe(sample(s, false)));
+    }
+    assert_eq!(m.probes.health("web"), shipdeck::core::probes::Health::Red);
+    assert!(events(&enter(&mut m)).is_empty(), "the gate refuses");
+    assert!(
+        m.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("gate: probe web is red"),
+        "{:?}",
+        m.flash
+    );
+    // Green again; the wait counts green time from its own start.
+    select(&mut m, "calm");
+    for s in 4..8 {
+        update(&mut m, Msg::Tick(t0() + chrono::Duration::seconds(s)));
+        update(&mut m, Msg::Probe(sample(s, true)));
+    }
+    let fx = enter(&mut m);
+    assert!(matches!(&events(&fx)[0], Event::StepStarted { step, .. } if step == "calm"));
+    // The four errors stay in the 30 s window until 34 s: green from then, satisfied 10 s later.
+    let mut finished = None;
+    for s in 8..60 {
+        let now = t0() + chrono::Duration::seconds(s);
+        let mut fx = update(&mut m, Msg::Tick(now));
+        fx.extend(update(&mut m, Msg::Probe(sample(s, true))));
+        if events(&fx)
+            .iter()
+            .any(|e| matches!(e, Event::WaitSatisfied { .. }))
+        {
+            finished = Some(s);
+            break;
+        }
+    }
+    let at = finished.expect("the probe wait is satisfied");
+    assert!(
+        (43..=46).contains(&at),
+        "green from 34 s, then 10 s more: got {at}"
+    );
+    assert_eq!(m.run.state_of("calm"), StepState::Succeeded);
+}

@@ -84,7 +84,7 @@ pub enum Command {
 pub enum ScenarioArg {
     /// web 2.0 rolls out fine
     Good,
-    /// web 2.0 crash-loops: the rollout fails and its rollback (`undo`) recovers
+    /// web 2.0 answers 20% errors: its probe turns red, rollback is advised, `undo` recovers
     Bad,
 }
 

@@ -66,6 +66,9 @@ struct Driver {
     gate_told: bool,
     /// Rollback advice already acted on (`--rollback-on-failure`).
     advice_acted: bool,
+    /// When the rollbacks ended and we began waiting for probes to recover.
+    recovery_since: Option<chrono::DateTime<chrono::Utc>>,
+    recovery_told: bool,
 }
 
 /// Runs the checklist to the end (or to the first stop) and returns the exit code.
@@ -125,6 +128,8 @@ pub async fn run(
         gate_since: None,
         gate_told: false,
         advice_acted: false,
+        recovery_since: None,
+        recovery_told: false,
     };
     let started = std::time::Instant::now();
     let code = d.drive().await;
@@ -223,6 +228,40 @@ impl Driver {
         Some(Msg::EndRun { outcome })
     }
 
+    /// After the rollbacks: a rolled-back release is only back when its probes are green
+    /// again, so wait for that (bounded) before closing the run as failed.
+    fn after_rollback(&mut self) -> Option<Msg> {
+        use crate::core::probes::Health;
+        let names: Vec<String> = self
+            .model
+            .checklist
+            .probes
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let not_green: Vec<&String> = names
+            .iter()
+            .filter(|n| self.model.probes.health(n) != Health::Green)
+            .collect();
+        let since = *self.recovery_since.get_or_insert(self.model.now);
+        let waited = (self.model.now - since).to_std().unwrap_or_default();
+        if !not_green.is_empty() && waited < std::time::Duration::from_secs(120) {
+            if !self.recovery_told {
+                let list: Vec<&str> = not_green.iter().map(|s| s.as_str()).collect();
+                self.out.info(&format!(
+                    "  rolled back; waiting for probe {} to turn green again",
+                    list.join(", ")
+                ));
+                self.recovery_told = true;
+            }
+            return None;
+        }
+        if not_green.is_empty() && self.recovery_told {
+            self.out.info("  probes green again after the rollback");
+        }
+        self.end(RunOutcome::Failed)
+    }
+
     /// `--rollback-on-failure` and ROLLBACK ADVISED: stop what runs and take the rollback path.
     fn on_advice(&mut self) -> Option<Msg> {
         if !self.opts.rollback_on_failure || self.advice_acted || self.rollbacks.is_some() {
@@ -245,7 +284,7 @@ impl Driver {
         if let Some(list) = self.rollbacks.as_mut() {
             return match list.pop() {
                 Some(step) => Some(Msg::Rollback { step }),
-                None => self.end(RunOutcome::Failed),
+                None => self.after_rollback(),
             };
         }
         if let Some(id) = self.started.take() {

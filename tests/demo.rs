@@ -58,6 +58,11 @@ fn demo_headless_rolls_web_to_2_0_and_the_record_shows_it() {
         "{stdout}"
     );
     assert!(stdout.contains("successfully rolled out"), "{stdout}");
+    assert!(stdout.contains("probe web: unknown → green"), "{stdout}");
+    assert!(
+        stdout.contains("✔ healthy  Health stays green for 15s on 2.0"),
+        "{stdout}"
+    );
     let j = journal(&runs);
     let report = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .arg("--runs-dir")

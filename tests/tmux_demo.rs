@@ -113,4 +113,14 @@ fn demo_shows_the_rollout_pods_and_logs_of_new_pods() {
         },
     );
     assert!(done.contains("3/3 ready"), "{done}");
+    // The probes pane: the demo probe with its sparkline, p95 and error rate.
+    let probes = t.wait_for("the web probe in the probes pane", |s| {
+        s.lines().any(|l| {
+            l.contains("● web")
+                && l.contains("p95")
+                && l.contains("err")
+                && l.chars().any(|c| ('▁'..='█').contains(&c))
+        })
+    });
+    assert!(probes.contains("probes"), "{probes}");
 }

@@ -155,7 +155,7 @@ fn builtins_place_the_panes_they_promise() {
     assert_eq!(panes("compact"), vec![Checklist, Output, Details]);
     assert_eq!(
         panes("default"),
-        vec![Checklist, Output, Details, Rollout, Pods, Logs]
+        vec![Checklist, Output, Details, Rollout, Pods, Logs, Probes]
     );
     assert_eq!(panes("wide").len(), 9);
 }

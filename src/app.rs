@@ -32,7 +32,7 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
     let mut tui = Tui::enter()?;
     let (pause_tx, pause_rx) = watch::channel(false);
     tokio::spawn(crate::sources::terminal::run(app.tx.clone(), pause_rx));
-    spawn_signals(app.tx.clone());
+    crate::sources::signals::spawn(app.tx.clone());
     spawn_clock(app.tx.clone());
     let panic_key = std::env::var("SHIPDECK_TEST_PANIC_KEY")
         .ok()
@@ -143,27 +143,6 @@ async fn run_interactive(
                 }
             }
         }
-    }
-}
-
-fn spawn_signals(tx: mpsc::Sender<Msg>) {
-    use tokio::signal::unix::{SignalKind as K, signal};
-    for (kind, msg) in [
-        (K::terminate(), SignalKind::Terminate),
-        (K::hangup(), SignalKind::Hangup),
-        (K::interrupt(), SignalKind::Interrupt),
-    ] {
-        let tx = tx.clone();
-        let Ok(mut stream) = signal(kind) else {
-            continue;
-        };
-        tokio::spawn(async move {
-            while stream.recv().await.is_some() {
-                if tx.send(Msg::Signal(msg)).await.is_err() {
-                    break;
-                }
-            }
-        });
     }
 }
 

@@ -3,7 +3,6 @@
 use crate::cli::{DemoArgs, Global, RunArgs, ScenarioArg};
 use crate::sim::{self, Scenario, SimOptions};
 use std::io::Write;
-use std::path::PathBuf;
 
 /// The demo checklist, compiled in so `shipdeck demo` works from any directory.
 pub const DEMO_CHECKLIST: &str = include_str!("../checklists/demo.yaml");
@@ -91,9 +90,4 @@ async fn wait_for_stop() {
         _ = int.recv() => {}
         _ = term.recv() => {}
     }
-}
-
-/// Where `demo --serve-only` puts its files (for tests and benchmarks).
-pub fn demo_dir() -> PathBuf {
-    crate::paths::state_dir().join("demo")
 }

@@ -126,7 +126,7 @@ impl Executor {
                 attempt,
                 command,
             } => {
-                let spec = self.spec(&step, &step, attempt, &command);
+                let spec = self.spec(&step, attempt, &command);
                 if command.interactive {
                     return Next::Interactive(spec, step, attempt);
                 }
@@ -137,7 +137,7 @@ impl Executor {
                 attempt,
                 command,
             } => {
-                let spec = self.spec(&step, &format!("{step}.rollback"), attempt, &command);
+                let spec = self.spec(&format!("{step}.rollback"), attempt, &command);
                 self.spawn(step, attempt, spec, true);
             }
             Effect::Abort { step } => {
@@ -234,8 +234,7 @@ impl Executor {
         }
     }
 
-    fn spec(&self, step: &str, log_name: &str, attempt: u32, c: &Command) -> StepSpec {
-        let _ = step;
+    fn spec(&self, log_name: &str, attempt: u32, c: &Command) -> StepSpec {
         StepSpec {
             command: c.command.clone(),
             shell: c.shell.clone(),

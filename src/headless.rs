@@ -6,7 +6,7 @@ use crate::config::checklist::{Step, StepKind};
 use crate::core::effect::Effect;
 use crate::core::journal::RunOutcome;
 use crate::core::model::Model;
-use crate::core::msg::{Msg, SignalKind};
+use crate::core::msg::Msg;
 use crate::core::run::StepState;
 use crate::core::update::update;
 use crate::exec::{Executor, Next};
@@ -108,7 +108,7 @@ pub async fn run(
         Ok(k) => exec.kube = Some(k),
         Err(e) => exec.kube_error = Some(e),
     }
-    spawn_signals(tx.clone());
+    crate::sources::signals::spawn(tx.clone());
     crate::sources::probes::spawn(loaded.checklist.probes.clone(), tx.clone());
     let mut plan_ids = Vec::new();
     for phase in &loaded.checklist.phases {
@@ -411,27 +411,6 @@ impl Driver {
         let pgid = last.pgid?;
         let left = crate::sources::pgroup::leftovers(pgid, last.started);
         (!left.is_empty()).then_some((pgid, left))
-    }
-}
-
-fn spawn_signals(tx: mpsc::Sender<Msg>) {
-    use tokio::signal::unix::{SignalKind as K, signal};
-    for (kind, msg) in [
-        (K::terminate(), SignalKind::Terminate),
-        (K::hangup(), SignalKind::Hangup),
-        (K::interrupt(), SignalKind::Interrupt),
-    ] {
-        let tx = tx.clone();
-        let Ok(mut stream) = signal(kind) else {
-            continue;
-        };
-        tokio::spawn(async move {
-            while stream.recv().await.is_some() {
-                if tx.send(Msg::Signal(msg)).await.is_err() {
-                    break;
-                }
-            }
-        });
     }
 }
 

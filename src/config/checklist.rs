@@ -321,11 +321,19 @@ impl Checklist {
         out
     }
 
+    /// The step with this id, at any depth. Called per row on every frame, so it searches
+    /// the tree in place instead of flattening it.
     pub fn step(&self, id: &str) -> Option<&Step> {
-        self.flat_steps()
-            .into_iter()
-            .find(|f| f.step.id == id)
-            .map(|f| f.step)
+        fn find<'a>(steps: &'a [Step], id: &str) -> Option<&'a Step> {
+            steps.iter().find_map(|s| {
+                if s.id == id {
+                    Some(s)
+                } else {
+                    find(&s.steps, id)
+                }
+            })
+        }
+        self.phases.iter().find_map(|p| find(&p.steps, id))
     }
 
     /// Values of `secret: true` vars, to be masked in every record.

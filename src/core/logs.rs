@@ -70,8 +70,9 @@ impl LogBuffer {
     /// Adds lines in time order (usually at the end; late lines slot in by timestamp).
     pub fn push_batch(&mut self, batch: Vec<LogLine>) {
         let mut added = 0usize;
+        let f = self.filter.to_lowercase();
         for line in batch {
-            let visible = self.matches(&line);
+            let visible = matches_lower(&line, &f);
             self.pod(&line.pod).lines += 1;
             match self.lines.back() {
                 Some(last) if last.ts > line.ts => {
@@ -98,17 +99,19 @@ impl LogBuffer {
     }
 
     pub fn matches(&self, line: &LogLine) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let f = self.filter.to_lowercase();
-        line.text.to_lowercase().contains(&f) || line.pod.to_lowercase().contains(&f)
+        matches_lower(line, &self.filter.to_lowercase())
     }
 
-    /// The lines the pane shows, oldest first.
+    /// The lines the pane shows, oldest first. The filter is lowered once per call, not per
+    /// line: this runs over up to the whole buffer on every frame.
     pub fn visible(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
-        self.lines.iter().filter(|l| self.matches(l))
+        let f = self.filter.to_lowercase();
+        self.lines.iter().filter(move |l| matches_lower(l, &f))
     }
+}
+
+fn matches_lower(line: &LogLine, f: &str) -> bool {
+    f.is_empty() || line.text.to_lowercase().contains(f) || line.pod.to_lowercase().contains(f)
 }
 
 #[cfg(test)]

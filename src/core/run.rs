@@ -414,46 +414,19 @@ impl RunState {
                 step,
                 what,
                 duration_ms,
-            } => {
-                let rec = self.steps.entry(step.clone()).or_default();
-                rec.waits.push(WaitMark {
-                    at,
-                    what: what.clone(),
-                    outcome: "satisfied",
-                    duration_ms: *duration_ms,
-                    message: String::new(),
-                });
-            }
+            } => self.wait_mark(step, at, what, "satisfied", *duration_ms, ""),
             Event::WaitTimedOut {
                 step,
                 what,
                 duration_ms,
                 message,
-            } => {
-                let rec = self.steps.entry(step.clone()).or_default();
-                rec.waits.push(WaitMark {
-                    at,
-                    what: what.clone(),
-                    outcome: "timed_out",
-                    duration_ms: *duration_ms,
-                    message: message.clone(),
-                });
-            }
+            } => self.wait_mark(step, at, what, "timed_out", *duration_ms, message),
             Event::WaitFailed {
                 step,
                 what,
                 duration_ms,
                 message,
-            } => {
-                let rec = self.steps.entry(step.clone()).or_default();
-                rec.waits.push(WaitMark {
-                    at,
-                    what: what.clone(),
-                    outcome: "failed",
-                    duration_ms: *duration_ms,
-                    message: message.clone(),
-                });
-            }
+            } => self.wait_mark(step, at, what, "failed", *duration_ms, message),
             Event::ProbeStateChanged {
                 probe,
                 from,
@@ -504,6 +477,28 @@ impl RunState {
             }
             Event::RunFinished { outcome, .. } => self.finished = Some((at, *outcome)),
         }
+    }
+
+    fn wait_mark(
+        &mut self,
+        step: &str,
+        at: DateTime<Utc>,
+        what: &str,
+        outcome: &'static str,
+        duration_ms: u64,
+        message: &str,
+    ) {
+        self.steps
+            .entry(step.to_string())
+            .or_default()
+            .waits
+            .push(WaitMark {
+                at,
+                what: what.to_string(),
+                outcome,
+                duration_ms,
+                message: message.to_string(),
+            });
     }
 
     /// Wall time from the first event to the end (or to `now` while live).

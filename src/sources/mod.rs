@@ -12,4 +12,5 @@ pub mod kube_workload;
 pub mod pgroup;
 pub mod probes;
 pub mod runner;
+pub mod signals;
 pub mod terminal;

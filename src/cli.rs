@@ -73,6 +73,15 @@ pub enum Command {
     },
     /// Start the embedded demo cluster and open the cockpit on the demo release
     Demo(DemoArgs),
+    /// Follow a live run from another terminal (read-only; S signs off, c comments)
+    Watch(WatchArgs),
+    /// Per-step duration statistics across past runs of a checklist
+    History {
+        /// The checklist (a file, or its name)
+        checklist: String,
+        #[arg(long, value_enum, default_value_t = Format::Md)]
+        format: Format,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -116,6 +125,21 @@ pub struct DemoArgs {
     /// Cockpit layout
     #[arg(long, value_name = "NAME|FILE")]
     pub layout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// A run id, a unique prefix of one, or a journal path [default: the newest live run]
+    pub run: Option<String>,
+    /// Set a variable for the probes and panes (secret values are not in the journal)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Cockpit layout: default, compact (80×24), pair, wide, a name from ./layouts, or a file
+    #[arg(long, value_name = "NAME|FILE")]
+    pub layout: Option<String>,
+    /// Cockpit keymap file [default: ~/.config/shipdeck/keymap.yaml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,7 +22,7 @@ fn block_on(f: impl Future<Output = i32>) -> i32 {
 fn main() {
     let cli = Cli::parse();
     if !matches!(&cli.command, Command::Run(a) if !a.dry_run)
-        && !matches!(cli.command, Command::Demo(_))
+        && !matches!(cli.command, Command::Demo(_) | Command::Watch(_))
     {
         // Printing commands end quietly when the reader goes away (`shipdeck runs | head`).
         // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
@@ -47,6 +47,10 @@ fn main() {
             );
             0
         }
+        Command::History { checklist, format } => {
+            shipdeck::history::print(&cli.global, checklist, *format)
+        }
+        Command::Watch(args) => block_on(shipdeck::watch::run(&cli.global, args)),
         Command::Demo(args) => block_on(shipdeck::demo::run(&cli.global, args)),
         Command::Run(args) => block_on(commands::run(&cli.global, args)),
     };

@@ -100,6 +100,15 @@ pub enum Modal {
     },
 }
 
+/// Whether this process drives the run or follows it (`shipdeck watch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    Driver,
+    /// Read-only: never runs a step; signs off and comments as `driver` (its own user@host).
+    Watcher,
+}
+
 /// Who pressed what last, for the header (pair reviewers watch it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastAction {
@@ -133,8 +142,11 @@ pub struct Model {
     pub rows: Vec<Row>,
     pub run: RunState,
     pub run_id: String,
-    /// `user@host` of the driver (this process).
+    /// `user@host` of this process: the driver, or the watcher in `Role::Watcher`.
     pub driver: String,
+    pub role: Role,
+    /// Step timings of past runs of this checklist (for expected durations and the ETA).
+    pub history: BTreeMap<String, super::history::StepStats>,
     pub layout_name: String,
     pub panes: Vec<PaneId>,
     pub focus: usize,
@@ -184,6 +196,8 @@ impl Model {
             rows,
             run,
             driver,
+            role: Role::Driver,
+            history: BTreeMap::new(),
             layout_name: "default".into(),
             panes: vec![PaneId::Checklist, PaneId::Output, PaneId::Details],
             focus: 0,

@@ -6,6 +6,7 @@ use crate::config::diag::Diagnostic;
 use crate::config::keymap::Keymap;
 use crate::config::layout::{Layout, resolve_layout};
 use crate::core::model::Model;
+use crate::core::msg::Msg;
 use crate::exec::Executor;
 use crate::session::{Loaded, Session};
 use crate::ui::theme::Theme;
@@ -32,8 +33,17 @@ fn search_dirs(checklist: &Path) -> Vec<PathBuf> {
 }
 
 pub fn prepare(loaded: &Loaded, args: &RunArgs) -> Result<Prepared, Vec<Diagnostic>> {
-    let layout = resolve_layout(args.layout.as_deref(), &search_dirs(&loaded.path));
-    let keymap_path = args.keymap.clone().or_else(|| {
+    prepare_with(loaded, args.layout.as_deref(), args.keymap.as_deref())
+}
+
+/// Resolves `--layout` and `--keymap` (or their defaults) for a cockpit on `loaded`.
+pub fn prepare_with(
+    loaded: &Loaded,
+    layout: Option<&str>,
+    keymap: Option<&Path>,
+) -> Result<Prepared, Vec<Diagnostic>> {
+    let layout = resolve_layout(layout, &search_dirs(&loaded.path));
+    let keymap_path = keymap.map(Path::to_path_buf).or_else(|| {
         let home = std::env::var_os("XDG_CONFIG_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
@@ -70,16 +80,59 @@ pub async fn run(
         session.by.clone(),
         chrono::Utc::now(),
     );
-    model.panes = prepared.layout.panes();
-    model.layout_name = prepared.layout.name.clone();
-    model.keymap = prepared.keymap;
     model.secrets = session.secrets.clone();
+    if let Some(w) = session.warnings.first() {
+        warn(&mut model, w);
+    }
     let base_dir = loaded
         .path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let mut exec = Executor::new(session.journal, tx.clone(), session.secrets, base_dir);
+    // Sign-offs and comments from `shipdeck watch` come in through the journal.
+    let mut journal = session.journal;
+    let own = journal.track_own();
+    let offset = std::fs::metadata(journal.path()).map_or(0, |m| m.len());
+    let tail = crate::sources::journal_tail::JournalTail::new(journal.path(), offset, Some(own));
+    crate::sources::journal_tail::spawn(tail, None, false, tx.clone());
+    let exec = Executor::new(journal, tx.clone(), session.secrets, base_dir);
+    let run_id = model.run_id.clone();
+    match launch(loaded, model, exec, prepared, kube, (tx, rx)).await {
+        Ok(code) => {
+            // The terminal may be gone (SIGHUP): a failed write must not turn into a panic.
+            let _ = writeln!(
+                std::io::stderr(),
+                "shipdeck: run {run_id} — resume with `shipdeck run {} --resume {run_id}`, record with `shipdeck report {run_id}`",
+                loaded.path.display()
+            );
+            code
+        }
+        Err(code) => code,
+    }
+}
+
+/// A warning the user must see, shown in the cockpit's flash line for a while.
+pub fn warn(model: &mut Model, text: &str) {
+    model.flash = Some(crate::core::model::Flash {
+        text: text.to_string(),
+        error: true,
+        until: model.now + chrono::Duration::seconds(15),
+    });
+}
+
+/// Starts the cluster and probe sources the checklist asks for and runs the screen until it
+/// quits. Err carries the exit code when there is no terminal.
+pub async fn launch(
+    loaded: &Loaded,
+    mut model: Model,
+    mut exec: Executor,
+    prepared: Prepared,
+    kube: Result<crate::sources::kube_client::Kube, String>,
+    (tx, rx): (mpsc::Sender<Msg>, mpsc::Receiver<Msg>),
+) -> Result<i32, i32> {
+    model.panes = prepared.layout.panes();
+    model.layout_name = prepared.layout.name.clone();
+    model.keymap = prepared.keymap;
     // The cluster panes follow the checklist's `cluster:`; actions and waits use the client.
     if let Some(cluster) = &loaded.checklist.cluster {
         if let Some(cap) = cluster.logs.as_ref().and_then(|l| l.max_lines) {
@@ -98,7 +151,6 @@ pub async fn run(
         Err(e) => exec.kube_error = Some(e),
     }
     crate::sources::probes::spawn(loaded.checklist.probes.clone(), tx.clone());
-    let run_id = model.run_id.clone();
     let app = App {
         model,
         layout: prepared.layout,
@@ -108,22 +160,14 @@ pub async fn run(
         tx,
     };
     match app::run(app).await {
-        Ok(code) => {
-            // The terminal may be gone (SIGHUP): a failed write must not turn into a panic.
-            let _ = writeln!(
-                std::io::stderr(),
-                "shipdeck: run {run_id} — resume with `shipdeck run {} --resume {run_id}`, record with `shipdeck report {run_id}`",
-                loaded.path.display()
-            );
-            code
-        }
+        Ok(code) => Ok(code),
         Err(e) => {
             crate::tui::restore();
             let _ = writeln!(
                 std::io::stderr(),
                 "shipdeck: the cockpit needs a terminal ({e}); use --headless to run without one"
             );
-            crate::headless::EXIT_USAGE
+            Err(crate::headless::EXIT_USAGE)
         }
     }
 }

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-fn print_diags(diags: &[Diagnostic]) {
+pub fn print_diags(diags: &[Diagnostic]) {
     for d in diags {
         eprintln!("{d}");
     }
@@ -348,7 +348,7 @@ pub async fn run(global: &Global, args: &RunArgs) -> i32 {
         .as_ref()
         .and_then(|k| k.as_ref().ok())
         .map(|k| (k.context.clone(), k.namespace.clone()));
-    let session = match open_session(&loaded, &runs_dir, args, mode, layout, in_use) {
+    let mut session = match open_session(&loaded, &runs_dir, args, mode, layout, in_use) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("shipdeck: {e}");
@@ -364,10 +364,14 @@ pub async fn run(global: &Global, args: &RunArgs) -> i32 {
         grace: Default::default(),
     };
     let kube = kube.unwrap_or_else(|| Err("this checklist has no `cluster:` section".into()));
-    match cockpit {
+    // Held until the run ends here: while it is, a second driver is refused.
+    let lock = session.lock.take();
+    let code = match cockpit {
         Some(c) => crate::cockpit::run(&loaded, session, c, kube).await,
         None => headless::run(&loaded, session, opts, kube).await,
-    }
+    };
+    drop(lock);
+    code
 }
 
 /// Whether a run talks to a cluster: a `cluster:` section, or a step that acts or waits on one.

@@ -102,6 +102,21 @@ impl Executor {
         }
     }
 
+    /// An executor for `shipdeck watch`: it appends only sign-offs and comments to a journal
+    /// another process drives, so a crash of the watcher records nothing in it.
+    pub fn follower(journal: JournalWriter, tx: mpsc::Sender<Msg>, base_dir: PathBuf) -> Self {
+        Executor {
+            journal,
+            tx,
+            aborts: HashMap::new(),
+            secrets: Vec::new(),
+            base_dir,
+            grace: Grace::default(),
+            kube: None,
+            kube_error: None,
+        }
+    }
+
     pub fn sender(&self) -> mpsc::Sender<Msg> {
         self.tx.clone()
     }

@@ -2,15 +2,23 @@
 //! torn last lines tolerated on read.
 
 use crate::core::journal::Entry;
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
+use std::io::Seek;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub struct JournalWriter {
     file: File,
     path: PathBuf,
+    /// Start offsets of the lines this writer appended, for a tail that must skip them.
+    own: Option<OwnLines>,
 }
+
+/// Byte offsets where this process's own lines start in a shared journal.
+pub type OwnLines = Arc<Mutex<HashSet<u64>>>;
 
 /// Creates `path`'s parent directories (0700 for new ones).
 pub fn ensure_parent(path: &Path) -> io::Result<()> {
@@ -37,6 +45,7 @@ impl JournalWriter {
         Ok(JournalWriter {
             file,
             path: path.to_path_buf(),
+            own: None,
         })
     }
 
@@ -52,7 +61,26 @@ impl JournalWriter {
         Ok(JournalWriter {
             file,
             path: path.to_path_buf(),
+            own: None,
         })
+    }
+
+    /// Opens a journal another process drives, to append sign-offs and comments. Unlike
+    /// [`open_append`](Self::open_append) it never touches what is there: a line that looks torn
+    /// may be the driver's write in progress.
+    pub fn open_shared(path: &Path) -> io::Result<Self> {
+        let file = OpenOptions::new().append(true).open(path)?;
+        Ok(JournalWriter {
+            file,
+            path: path.to_path_buf(),
+            own: None,
+        })
+    }
+
+    /// From now on, remembers where each appended line starts, so a tail of the same file in
+    /// this process can tell its own lines from other writers'.
+    pub fn track_own(&mut self) -> OwnLines {
+        self.own.get_or_insert_with(Default::default).clone()
     }
 
     pub fn path(&self) -> &Path {
@@ -63,7 +91,16 @@ impl JournalWriter {
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
         let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
+        match &self.own {
+            // Held across the write, so a tail that read the line finds its offset recorded.
+            Some(own) => {
+                let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
+                self.file.write_all(&line)?;
+                let end = self.file.stream_position()?;
+                own.insert(end - line.len() as u64);
+            }
+            None => self.file.write_all(&line)?,
+        }
         if entry.is_boundary() {
             self.file.sync_data()?;
         }

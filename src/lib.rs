@@ -11,6 +11,7 @@ pub mod exec;
 pub mod headless;
 pub mod history;
 pub mod journal_io;
+pub mod lock;
 pub mod paths;
 pub mod session;
 pub mod sim;

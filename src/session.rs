@@ -74,6 +74,8 @@ pub struct Session {
     pub by: String,
     pub secrets: Vec<String>,
     pub warnings: Vec<String>,
+    /// This process drives the run; a second driver is refused while it lives.
+    pub lock: Option<crate::lock::RunLock>,
 }
 
 impl Session {
@@ -89,7 +91,9 @@ impl Session {
         let now = Utc::now();
         let run_id = paths::new_run_id(now);
         let slug = paths::checklist_slug(&loaded.checklist.name);
-        let journal = JournalWriter::create(&paths::journal_path(runs_dir, &slug, &run_id))?;
+        let path = paths::journal_path(runs_dir, &slug, &run_id);
+        let journal = JournalWriter::create(&path)?;
+        let (lock, _) = crate::lock::RunLock::acquire(&path).map_err(std::io::Error::other)?;
         let (user, host) = paths::identity();
         let cluster = loaded.checklist.cluster.as_ref();
         let mut session = Session {
@@ -99,6 +103,7 @@ impl Session {
             by: format!("{user}@{host}"),
             secrets: loaded.checklist.secrets(),
             warnings: Vec::new(),
+            lock: Some(lock),
         };
         session.record(Event::RunStarted {
             run: run_id,
@@ -138,19 +143,9 @@ impl Session {
             ));
         }
         let mut warnings = read.warnings;
-        if state.finished.is_none()
-            && state.pid != std::process::id()
-            && paths::pid_alive(state.pid)
-        {
-            let owner = state
-                .resumed
-                .last()
-                .map_or(state.driver.clone(), |r| r.1.clone());
-            return Err(format!(
-                "run {} is still being driven by {owner} (pid {}); follow it with `shipdeck watch {}` instead",
-                state.run_id, state.pid, state.run_id
-            ));
-        }
+        let (lock, took_over) = crate::lock::RunLock::acquire(journal_path)
+            .map_err(|e| format!("cannot resume run {}: {e}", state.run_id))?;
+        warnings.extend(took_over);
         if let Some(c) = &state.checklist
             && c.sha256 != loaded.sha256
         {
@@ -172,6 +167,7 @@ impl Session {
             by: format!("{user}@{host}"),
             secrets: loaded.checklist.secrets(),
             warnings,
+            lock: Some(lock),
         };
         let io = |e: std::io::Error| format!("cannot append to {}: {e}", journal_path.display());
         session

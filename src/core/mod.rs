@@ -1,6 +1,7 @@
 //! The pure core: state, transitions, journal events, records. No IO.
 
 pub mod effect;
+pub mod follow;
 pub mod history;
 pub mod journal;
 pub mod keys;

@@ -145,6 +145,8 @@ pub struct Model {
     /// `user@host` of this process: the driver, or the watcher in `Role::Watcher`.
     pub driver: String,
     pub role: Role,
+    /// For a watcher: the `user@host` holding the run's lock, None once nobody drives it.
+    pub driven_by: Option<String>,
     /// Step timings of past runs of this checklist (for expected durations and the ETA).
     pub history: BTreeMap<String, super::history::StepStats>,
     pub layout_name: String,
@@ -197,6 +199,7 @@ impl Model {
             run,
             driver,
             role: Role::Driver,
+            driven_by: None,
             history: BTreeMap::new(),
             layout_name: "default".into(),
             panes: vec![PaneId::Checklist, PaneId::Output, PaneId::Details],

@@ -142,6 +142,11 @@ pub enum Msg {
     Signal(SignalKind),
     /// The journal could not be written: the run must not go on unrecorded.
     JournalFailed(String),
+    /// Events another process appended to the run's journal (a watcher's sign-off, or, for a
+    /// watcher, everything the driver records).
+    Journal(Vec<super::journal::Entry>),
+    /// For a watcher: who holds the run's lock now (None: nobody drives it).
+    Driver(Option<String>),
     Kube(KubeMsg),
     /// A batch of log lines (at most about 50, or what came in 100 ms).
     Logs(Vec<LogLine>),

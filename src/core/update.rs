@@ -156,6 +156,15 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 m.dirty = true;
             }
         }
+        Msg::Journal(entries) => super::follow::on_journal(m, entries),
+        Msg::Driver(by) => super::follow::on_driver(m, by),
+        Msg::Signal(_) if m.role == Role::Watcher => {
+            m.quit = Some(QuitState::Now { interrupted: true });
+            fx.push(Effect::Quit { code: 0 });
+        }
+        Msg::JournalFailed(e) if m.role == Role::Watcher => {
+            flash(m, &format!("cannot append to the journal: {e}"), true);
+        }
         Msg::Signal(kind) => {
             let what = match kind {
                 SignalKind::Interrupt => "SIGINT",
@@ -179,6 +188,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
 
 /// Applies an event to the run state now and has the executor append it to the journal.
 pub(super) fn record(m: &mut Model, event: Event, fx: &mut Vec<Effect>) {
+    if m.role == Role::Watcher && !super::follow::watcher_may_record(&event) {
+        return;
+    }
     let entry = Entry::new(m.now, event);
     m.run.apply(&entry);
     fx.push(Effect::Journal(entry));
@@ -362,6 +374,9 @@ pub(super) fn open_leaves(m: &Model, id: &str) -> Vec<String> {
 }
 
 fn on_command(m: &mut Model, cmd: Command, fx: &mut Vec<Effect>) {
+    if super::follow::watcher_command(m, cmd, fx) {
+        return;
+    }
     let selected = m.selected_id().map(str::to_string);
     match cmd {
         Command::MoveDown

@@ -6,6 +6,7 @@ pub mod kube_convert;
 pub mod kube_logs;
 pub mod kube_logs_follow;
 pub mod kube_wait;
+pub mod journal_tail;
 pub mod kube_watch;
 pub mod kube_watch_state;
 pub mod kube_workload;

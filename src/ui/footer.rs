@@ -119,6 +119,12 @@ pub fn items(m: &Model) -> Vec<Item> {
     let running = m.running.is_some();
     let mut out: Vec<(Option<String>, &str, u8)> = Vec::new();
     match m.focused() {
+        // A watcher signs off and comments; running steps is the driver's.
+        PaneId::Checklist if m.role == crate::core::model::Role::Watcher => {
+            out.push((key(m, Command::SignOff), "sign off", 0));
+            out.push((key(m, Command::Comment), "comment", 0));
+            out.push((pair(m, Command::MoveDown, Command::MoveUp), "move", 2));
+        }
         PaneId::Checklist => {
             let step = m.selected_step();
             let manual = step.is_some_and(|s| matches!(s.kind, StepKind::Manual));
@@ -144,7 +150,7 @@ pub fn items(m: &Model) -> Vec<Item> {
                 1,
             ));
             out.push((pair(m, Command::Top, Command::Bottom), "top/bottom", 2));
-            if running {
+            if running && m.role == crate::core::model::Role::Driver {
                 out.push((key(m, Command::Abort), "abort", 1));
             }
         }

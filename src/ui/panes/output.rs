@@ -79,7 +79,10 @@ fn empty_text(m: &Model) -> String {
         return "no output yet".into();
     };
     let ran = m.run.steps.get(id).is_some_and(|r| !r.attempts.is_empty());
+    let watching = m.role == crate::core::model::Role::Watcher;
     match &step.kind {
+        StepKind::Manual if watching => "a manual step prints nothing — the driver ticks it".into(),
+        _ if watching && !ran => "no output yet — it shows here when the driver runs it".into(),
         StepKind::Manual => "a manual step prints nothing — Enter ticks it once it is done".into(),
         StepKind::Group => "a group has no output of its own — select one of its steps".into(),
         _ if ran => "no output recorded for the last attempt".into(),

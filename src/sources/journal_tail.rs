@@ -1,0 +1,269 @@
+//! Follows a run's journal as other processes append to it: the driver sees a watcher's
+//! sign-offs and comments, a watcher sees everything the driver records and the running step's
+//! output (read from its log file). Polled every 100 ms, so new events are on screen well within
+//! half a second; only whole lines are read, so a write in progress is never half-parsed.
+
+use crate::core::journal::{Entry, Event};
+use crate::core::msg::Msg;
+use crate::journal_io::OwnLines;
+use crate::paths::step_log_path;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Reads the whole lines appended to a file since the last read.
+#[derive(Debug)]
+pub struct LineTail {
+    path: PathBuf,
+    file: Option<File>,
+    /// Where the next unread line starts.
+    pub offset: u64,
+}
+
+impl LineTail {
+    pub fn new(path: &Path, offset: u64) -> Self {
+        LineTail {
+            path: path.to_path_buf(),
+            file: None,
+            offset,
+        }
+    }
+
+    /// New complete lines with the offset each starts at. A missing file is no lines yet.
+    pub fn poll(&mut self) -> io::Result<Vec<(u64, Vec<u8>)>> {
+        if self.file.is_none() {
+            match File::open(&self.path) {
+                Ok(f) => self.file = Some(f),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(Vec::new());
+        };
+        if file.metadata()?.len() <= self.offset {
+            return Ok(Vec::new());
+        }
+        file.seek(SeekFrom::Start(self.offset))?;
+        let mut buf = Vec::new();
+        // Bounded per poll: a huge backlog is read over several polls.
+        file.take(4 << 20).read_to_end(&mut buf)?;
+        let Some(last) = buf.iter().rposition(|b| *b == b'\n') else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, b) in buf[..=last].iter().enumerate() {
+            if *b == b'\n' {
+                out.push((self.offset + start as u64, buf[start..i].to_vec()));
+                start = i + 1;
+            }
+        }
+        self.offset += last as u64 + 1;
+        Ok(out)
+    }
+}
+
+/// Follows a journal from `offset`; lines this process wrote (`own`) are skipped.
+pub struct JournalTail {
+    lines: LineTail,
+    own: Option<OwnLines>,
+}
+
+impl JournalTail {
+    pub fn new(path: &Path, offset: u64, own: Option<OwnLines>) -> Self {
+        JournalTail {
+            lines: LineTail::new(path, offset),
+            own,
+        }
+    }
+
+    /// New events written by other processes. Unreadable lines are skipped (a reader of the
+    /// whole journal reports them).
+    pub fn poll(&mut self) -> io::Result<Vec<Entry>> {
+        let lines = self.lines.poll()?;
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let own = self
+            .own
+            .as_ref()
+            .map(|o| o.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut own = own;
+        let mut out = Vec::new();
+        for (at, line) in lines {
+            if own.as_mut().is_some_and(|o| o.remove(&at)) {
+                continue;
+            }
+            if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The running step's output, for a watcher: its log file followed from the start.
+struct OutputTail {
+    step: String,
+    attempt: u32,
+    lines: LineTail,
+}
+
+/// Spawns the follower thread. `running`: the step attempt running when it starts (a watcher
+/// follows its output); `outputs`: whether to follow step output at all (the driver has its own).
+pub fn spawn(
+    mut tail: JournalTail,
+    running: Option<(String, u32)>,
+    outputs: bool,
+    tx: mpsc::Sender<Msg>,
+) {
+    let journal = tail.lines.path.clone();
+    let output = move |step: String, attempt: u32| OutputTail {
+        lines: LineTail::new(&step_log_path(&journal, &step, attempt), 0),
+        step,
+        attempt,
+    };
+    let mut current = running.filter(|_| outputs).map(|(s, a)| output(s, a));
+    let spawned = std::thread::Builder::new()
+        .name("journal-tail".into())
+        .spawn(move || {
+            let mut polls = 0u32;
+            let mut driver = None;
+            loop {
+                // A watcher also follows who drives: about once a second, from the lock.
+                if outputs && polls % 10 == 0 {
+                    let now = crate::lock::holder(&tail.lines.path).map(|h| h.by());
+                    if polls == 0 || now != driver {
+                        driver = now.clone();
+                        if tx.blocking_send(Msg::Driver(now)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                polls = polls.wrapping_add(1);
+                let entries = tail.poll().unwrap_or_default();
+                // Output first: a step's last lines arrive before its end is shown.
+                let mut ended = false;
+                for e in &entries {
+                    match &e.event {
+                        Event::StepStarted { step, attempt, .. } if outputs => {
+                            if let Some(c) = current.as_mut() {
+                                drain(c, &tx);
+                            }
+                            current = Some(output(step.clone(), *attempt));
+                        }
+                        Event::StepFinished { step, .. }
+                            if current.as_ref().is_some_and(|c| &c.step == step) =>
+                        {
+                            ended = true;
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(c) = current.as_mut()
+                    && !drain(c, &tx)
+                {
+                    return;
+                }
+                if ended {
+                    current = None;
+                }
+                if !entries.is_empty() && tx.blocking_send(Msg::Journal(entries)).is_err() {
+                    return;
+                }
+                if tx.is_closed() {
+                    return;
+                }
+                std::thread::sleep(POLL);
+            }
+        });
+    // Without the thread the screen still shows this process's own doings; nothing is lost.
+    drop(spawned);
+}
+
+/// Sends the new lines of a step's log; false when the receiver is gone.
+fn drain(c: &mut OutputTail, tx: &mpsc::Sender<Msg>) -> bool {
+    for (_, line) in c.lines.poll().unwrap_or_default() {
+        let msg = Msg::StepLine {
+            step: c.step.clone(),
+            attempt: c.attempt,
+            line: String::from_utf8_lossy(&line).into_owned(),
+        };
+        if tx.blocking_send(msg).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal_io::JournalWriter;
+    use chrono::Utc;
+    use std::io::Write;
+
+    fn comment(text: &str, by: &str) -> Entry {
+        Entry::new(
+            Utc::now(),
+            Event::Comment {
+                step: None,
+                text: text.into(),
+                by: by.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn tail_skips_own_lines_and_waits_for_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s/run.jsonl");
+        let mut driver = JournalWriter::create(&path).unwrap();
+        let own = driver.track_own();
+        let mut tail = JournalTail::new(&path, 0, Some(own));
+        driver.append(&comment("mine", "ana@box")).unwrap();
+        let mut watcher = JournalWriter::open_shared(&path).unwrap();
+        watcher.append(&comment("theirs", "bo@desk")).unwrap();
+        driver.append(&comment("mine again", "ana@box")).unwrap();
+        let got = tail.poll().unwrap();
+        assert_eq!(got, vec![comment_like(&got, "theirs")]);
+        // Half a line (a write in progress) is left for the next poll.
+        let mut raw = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let line = serde_json::to_string(&comment("late", "cy@lab")).unwrap();
+        let (a, b) = line.split_at(20);
+        raw.write_all(a.as_bytes()).unwrap();
+        assert!(tail.poll().unwrap().is_empty());
+        raw.write_all(format!("{b}\n").as_bytes()).unwrap();
+        let got = tail.poll().unwrap();
+        assert_eq!(got.len(), 1);
+        assert!(matches!(&got[0].event, Event::Comment { text, .. } if text == "late"));
+        assert!(tail.poll().unwrap().is_empty());
+    }
+
+    fn comment_like(got: &[Entry], text: &str) -> Entry {
+        got.iter()
+            .find(|e| matches!(&e.event, Event::Comment { text: t, .. } if t == text))
+            .cloned()
+            .unwrap_or_else(|| panic!("no comment {text:?} in {got:?}"))
+    }
+
+    #[test]
+    fn tail_starts_at_an_offset_and_tolerates_a_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let mut lines = LineTail::new(&path, 0);
+        assert!(lines.poll().unwrap().is_empty());
+        std::fs::write(&path, "one\ntwo\n").unwrap();
+        let mut from_two = LineTail::new(&path, 4);
+        assert_eq!(from_two.poll().unwrap(), vec![(4, b"two".to_vec())]);
+        assert_eq!(lines.poll().unwrap().len(), 2);
+    }
+}

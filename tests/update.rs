@@ -651,3 +651,109 @@ phases:
     );
     assert_eq!(m.run.state_of("calm"), StepState::Succeeded);
 }
+
+fn at(s: i64) -> DateTime<Utc> {
+    t0() + chrono::Duration::seconds(s)
+}
+
+#[test]
+fn a_watcher_signs_off_and_comments_but_never_runs_or_records_the_drivers_events() {
+    let started = Entry::new(
+        at(0),
+        Event::StepStarted {
+            step: "build".into(),
+            attempt: 1,
+            by: "ana@box".into(),
+            what: None,
+        },
+    );
+    let mut m = model_with(&[started]);
+    m.driver = "bo@desk".into();
+    shipdeck::core::follow::become_watcher(&mut m);
+    assert_eq!(m.running.as_ref().map(|r| r.step.as_str()), Some("build"));
+    // Run, retry, skip, abort, rollback: refused, nothing to the executor.
+    for c in ['\n', 'r', 's', 'x', 'u'] {
+        let fx = if c == '\n' {
+            enter(&mut m)
+        } else {
+            ch(&mut m, c)
+        };
+        assert!(fx.is_empty(), "{c:?} gave {fx:?}");
+        assert!(m.modal.is_none());
+        assert!(
+            m.flash.as_ref().unwrap().text.contains("only the driver"),
+            "{:?}",
+            m.flash
+        );
+    }
+    // The driver's step ends (from the journal): the watcher follows, records nothing itself.
+    let finished = Entry::new(
+        at(2),
+        Event::StepFinished {
+            step: "build".into(),
+            attempt: 1,
+            outcome: StepOutcome::Succeeded,
+            exit_code: Some(0),
+            signal: None,
+            duration_ms: 2000,
+            message: None,
+        },
+    );
+    let fx = update(&mut m, Msg::Journal(vec![finished]));
+    assert!(fx.is_empty());
+    assert_eq!(m.run.state_of("build"), StepState::Succeeded);
+    assert!(m.running.is_none());
+    // Ticks (probe minutes, advice) never reach the journal from a watcher.
+    assert!(events(&update(&mut m, Msg::Tick(at(120)))).is_empty());
+    // S signs off at once as the watcher's own user@host; c comments.
+    select(&mut m, "qa");
+    let ev = events(&ch(&mut m, 'S'));
+    assert_eq!(
+        ev,
+        vec![Event::SignedOff {
+            step: "qa".into(),
+            by: "bo@desk".into()
+        }]
+    );
+    ch(&mut m, 'c');
+    typed(&mut m, "ok");
+    let ev = events(&enter(&mut m));
+    assert!(
+        matches!(&ev[..], [Event::Comment { text, by, .. }] if text == "ok" && by == "bo@desk")
+    );
+    // q leaves at once, exit 0, with nothing recorded.
+    let fx = ch(&mut m, 'q');
+    assert_eq!(fx, vec![Effect::Quit { code: 0 }]);
+}
+
+#[test]
+fn a_sign_off_from_the_journal_unblocks_the_drivers_gate() {
+    let mut m = model_with(&[]);
+    select(&mut m, "qa");
+    assert!(
+        events(&enter(&mut m)).is_empty(),
+        "blocked before the sign-off"
+    );
+    let signed = Entry::new(
+        at(5),
+        Event::SignedOff {
+            step: "qa".into(),
+            by: "bo@desk".into(),
+        },
+    );
+    assert!(update(&mut m, Msg::Journal(vec![signed])).is_empty());
+    let last = m.last_action.clone().unwrap();
+    assert_eq!(last.by, "bo@desk");
+    assert!(
+        m.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("signed off by bo@desk")
+    );
+    let ev = events(&enter(&mut m));
+    assert!(
+        matches!(&ev[..], [Event::ManualDone { step, .. }] if step == "qa"),
+        "{ev:?}"
+    );
+}

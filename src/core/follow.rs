@@ -49,6 +49,7 @@ pub(super) fn on_journal(m: &mut Model, entries: Vec<Entry>) {
             }
             Event::StepFinished { step, .. } if m.role == Role::Watcher => {
                 m.shown = Some(step.clone());
+                follow_selection(m, step);
             }
             Event::StepSkipped { step, by, .. } | Event::ManualDone { step, by }
                 if m.role == Role::Watcher =>
@@ -63,6 +64,7 @@ pub(super) fn on_journal(m: &mut Model, entries: Vec<Entry>) {
                     by: by.clone(),
                     at: entry.ts,
                 });
+                follow_selection(m, step);
             }
             _ => {}
         }
@@ -71,6 +73,14 @@ pub(super) fn on_journal(m: &mut Model, entries: Vec<Entry>) {
         sync_running(m);
     }
     m.dirty = true;
+}
+
+/// A watcher's selection moves on with the driver's: when the selected step is settled, to
+/// the next open one (as the driver's cockpit does).
+fn follow_selection(m: &mut Model, step: &str) {
+    if m.selected_id() == Some(step) && m.run.state_of(step).is_done() {
+        super::steps::advance(m);
+    }
 }
 
 fn row_of(m: &Model, id: &str) -> Option<usize> {

@@ -130,8 +130,7 @@ pub async fn launch(
     kube: Result<crate::sources::kube_client::Kube, String>,
     (tx, rx): (mpsc::Sender<Msg>, mpsc::Receiver<Msg>),
 ) -> Result<i32, i32> {
-    model.panes = prepared.layout.panes();
-    model.layout_name = prepared.layout.name.clone();
+    model.use_layout(&prepared.layout);
     model.keymap = prepared.keymap;
     // The cluster panes follow the checklist's `cluster:`; actions and waits use the client.
     if let Some(cluster) = &loaded.checklist.cluster {

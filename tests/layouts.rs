@@ -151,7 +151,12 @@ fn builtins_place_the_panes_they_promise() {
         p.sort();
         p
     };
-    assert_eq!(panes("pair"), vec![Output, Details, Rollout]);
+    assert_eq!(panes("pair"), vec![Output, Details, Rollout, Probes]);
+    assert!(
+        builtin("pair").unwrap().large,
+        "the pair layout asks for large type"
+    );
+    assert!(!builtin("default").unwrap().large);
     assert_eq!(panes("compact"), vec![Checklist, Output, Details]);
     assert_eq!(
         panes("default"),

@@ -154,8 +154,7 @@ fn model(yaml: &str, entries: &[Entry], now_ms: i64, layout: &str) -> Model {
     let run = RunState::replay(&all);
     let mut m = Model::new(Arc::new(c), run, "ana@box".into(), at(now_ms));
     let l = builtin(layout).unwrap();
-    m.layout_name = l.name.clone();
-    m.panes = l.panes();
+    m.use_layout(&l);
     m
 }
 

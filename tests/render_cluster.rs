@@ -77,8 +77,7 @@ fn base(layout: &str) -> Model {
         at(20),
     );
     let l = builtin(layout).unwrap();
-    m.layout_name = l.name.clone();
-    m.panes = l.panes();
+    m.use_layout(&l);
     kube(
         &mut m,
         KubeMsg::Connected {

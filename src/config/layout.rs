@@ -74,6 +74,8 @@ pub struct LayoutNode {
 pub struct Layout {
     pub name: String,
     pub root: LayoutNode,
+    /// `large: true`: the details pane shows the current step in large type (pair review).
+    pub large: bool,
 }
 
 impl Layout {
@@ -100,7 +102,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
 ];
 
 const NODE_FIELDS: &[&str] = &["pane", "split", "children", "size", "min"];
-const ROOT_FIELDS: &[&str] = &["name", "pane", "split", "children", "size", "min"];
+const ROOT_FIELDS: &[&str] = &["name", "large", "pane", "split", "children", "size", "min"];
 const SPLITS: &[&str] = &["rows", "cols"];
 const SIZE_HINT: &str =
     "sizes are N% or N cells: 1% to 100%, or at least 1 cell; leave `size` out to share the rest";
@@ -249,6 +251,7 @@ fn decode_layout(dec: &mut Decoder, root: &Node) -> Layout {
         return Layout {
             name: String::new(),
             root: placeholder(root.pos),
+            large: false,
         };
     }
     let name = match root.get("name") {
@@ -266,7 +269,12 @@ fn decode_layout(dec: &mut Decoder, root: &Node) -> Layout {
     let mut node = decode_node(dec, root, ROOT_FIELDS, "the layout", &mut seen);
     // The root always gets the whole screen.
     node.size = Size::Rest;
-    Layout { name, root: node }
+    let large = root.get("large").is_some_and(|v| dec.boolean(v, "large"));
+    Layout {
+        name,
+        root: node,
+        large,
+    }
 }
 
 fn placeholder(pos: Pos) -> LayoutNode {

@@ -150,6 +150,8 @@ pub struct Model {
     /// Step timings of past runs of this checklist (for expected durations and the ETA).
     pub history: BTreeMap<String, super::history::StepStats>,
     pub layout_name: String,
+    /// The layout asks for large type (`large: true`, the pair layout).
+    pub large_type: bool,
     pub panes: Vec<PaneId>,
     pub focus: usize,
     pub zoom: bool,
@@ -202,6 +204,7 @@ impl Model {
             driven_by: None,
             history: BTreeMap::new(),
             layout_name: "default".into(),
+            large_type: false,
             panes: vec![PaneId::Checklist, PaneId::Output, PaneId::Details],
             focus: 0,
             zoom: false,
@@ -232,6 +235,14 @@ impl Model {
 
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.checklist.step(id)
+    }
+
+    /// Takes a layout's panes (focus order), name and type size.
+    pub fn use_layout(&mut self, layout: &crate::config::layout::Layout) {
+        self.panes = layout.panes();
+        self.layout_name = layout.name.clone();
+        self.large_type = layout.large;
+        self.focus = self.focus.min(self.panes.len().saturating_sub(1));
     }
 
     pub fn selected_id(&self) -> Option<&str> {

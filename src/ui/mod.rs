@@ -1,6 +1,7 @@
 //! Rendering only: draws the model into a frame (header, panes by layout, footer, overlays); no IO.
 
 pub mod ansi;
+pub mod big;
 pub mod clock;
 pub mod footer;
 pub mod header;

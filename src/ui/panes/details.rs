@@ -29,10 +29,29 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         );
         return;
     };
-    let lines: Vec<Line> = content(cx.m, step, cx.theme)
-        .into_iter()
-        .flat_map(|l| wrap(l, width, 2))
-        .collect();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut content = content(cx.m, step, cx.theme);
+    // Large type (pair layout): the title, big, in the colour of the step's state.
+    let big_fits =
+        width >= 6 * crate::ui::big::CHAR_W && usize::from(area.height) >= crate::ui::big::ROWS + 4;
+    if cx.m.large_type && big_fits {
+        let rows = crate::ui::big::ROWS;
+        let max = if usize::from(area.height) >= 2 * rows + 6 {
+            2
+        } else {
+            1
+        };
+        let state = super::checklist::shown_state(cx.m, step);
+        let style = cx.theme.state(state);
+        for text in crate::ui::big::lines(&clean(&step.title), width / crate::ui::big::CHAR_W, max)
+        {
+            for row in crate::ui::big::render(&text) {
+                lines.push(Line::styled(row, style));
+            }
+        }
+        content.remove(0);
+    }
+    lines.extend(content.into_iter().flat_map(|l| wrap(l, width, 2)));
     // `G` asks for the bottom with a huge offset: stop at the last page.
     let max = lines.len().saturating_sub(usize::from(area.height));
     let scroll = usize::from(cx.m.details_scroll).min(max);

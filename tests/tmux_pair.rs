@@ -301,3 +301,56 @@ fn hostname() -> String {
     let out = Command::new("hostname").output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A journal with only its run_started event, and a lock held by this test process (alive).
+fn fake_live_run(runs: &Path, id: &str, name: &str, user: &str) {
+    let dir = runs.join("fake");
+    std::fs::create_dir_all(&dir).unwrap();
+    let started = serde_json::json!({
+        "ts": "2026-11-22T10:00:00.000Z", "event": "run_started", "run": id,
+        "checklist": { "name": name, "path": "/nonexistent.yaml", "sha256": "00" },
+        "vars": {}, "user": user, "host": hostname(), "pid": std::process::id(), "mode": "cockpit"
+    });
+    std::fs::write(dir.join(format!("{id}.jsonl")), format!("{started}\n")).unwrap();
+    let lock = serde_json::json!({
+        "pid": std::process::id(), "user": user, "host": hostname(), "since": "2026-11-22T10:00:00Z"
+    });
+    std::fs::write(dir.join(format!("{id}.lock")), lock.to_string()).unwrap();
+}
+
+#[test]
+fn with_several_live_runs_watch_lists_them() {
+    let p = Pair::new("several");
+    let runs = p.runs();
+    fake_live_run(&runs, "20261122T100000Z-aaaa", "Web release", "ana");
+    fake_live_run(&runs, "20261122T100500Z-bbbb", "Db release", "cy");
+    // A finished-and-closed run (no lock) is not live.
+    let out = Command::new(BIN)
+        .args(["--runs-dir", runs.to_str().unwrap(), "watch"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("2 runs are live"), "{err}");
+    let a = err
+        .find("shipdeck watch 20261122T100500Z-bbbb")
+        .expect(&err);
+    let b = err
+        .find("shipdeck watch 20261122T100000Z-aaaa")
+        .expect(&err);
+    assert!(a < b, "newest first:\n{err}");
+    assert!(err.contains("Db release, driven by cy@"), "{err}");
+    // Naming one whose checklist is gone is a clear error, not a crash.
+    let out = Command::new(BIN)
+        .args([
+            "--runs-dir",
+            runs.to_str().unwrap(),
+            "watch",
+            "20261122T1000",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/nonexistent.yaml"), "{err}");
+}

@@ -150,6 +150,7 @@ pub async fn launch(
         Err(e) => exec.kube_error = Some(e),
     }
     crate::sources::probes::spawn(loaded.checklist.probes.clone(), tx.clone());
+    spawn_history(&exec, &model, tx.clone());
     let app = App {
         model,
         layout: prepared.layout,
@@ -169,4 +170,21 @@ pub async fn launch(
             Err(crate::headless::EXIT_USAGE)
         }
     }
+}
+
+/// Reads past runs of the checklist off the screen's path: expected durations and the ETA
+/// appear a moment after the first frame instead of delaying it.
+fn spawn_history(exec: &Executor, model: &Model, tx: mpsc::Sender<Msg>) {
+    // RUNS_DIR/<slug>/<run-id>.jsonl
+    let Some(runs_dir) = exec.journal.path().parent().and_then(Path::parent) else {
+        return;
+    };
+    let runs_dir = runs_dir.to_path_buf();
+    let (name, run_id) = (model.checklist.name.clone(), model.run_id.clone());
+    tokio::task::spawn_blocking(move || {
+        let stats = crate::history::load_stats(&runs_dir, &name, Some(&run_id));
+        if !stats.is_empty() {
+            let _ = tx.blocking_send(Msg::History(stats));
+        }
+    });
 }

@@ -168,7 +168,7 @@ pub fn runs(global: &Global, checklist: Option<&str>) -> i32 {
     for j in journals {
         let Ok(read) = read_journal(&j) else { continue };
         let state = RunState::replay(&read.entries);
-        let live = state.finished.is_none() && paths::pid_alive(state.pid);
+        let live = state.finished.is_none() && crate::lock::holder(&j).is_some();
         let outcome = match state.finished {
             Some((_, o)) => o.as_str().to_string(),
             None if live => "live".into(),
@@ -254,7 +254,7 @@ pub fn report(global: &Global, run: &str, format: Format) -> i32 {
     }
     let state = RunState::replay(&read.entries);
     let checklist = recorded_checklist(&state);
-    let live = state.finished.is_none() && paths::pid_alive(state.pid);
+    let live = state.finished.is_none() && crate::lock::holder(&path).is_some();
     let rep = report::build(checklist.as_ref(), &state, live, chrono::Utc::now());
     match format {
         Format::Json => match serde_json::to_string_pretty(&rep) {

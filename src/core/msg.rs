@@ -145,6 +145,8 @@ pub enum Msg {
     /// Events another process appended to the run's journal (a watcher's sign-off, or, for a
     /// watcher, everything the driver records).
     Journal(Vec<super::journal::Entry>),
+    /// Step timings of past runs of the checklist, read in the background at start.
+    History(std::collections::BTreeMap<String, super::history::StepStats>),
     /// For a watcher: who holds the run's lock now (None: nobody drives it).
     Driver(Option<String>),
     Kube(KubeMsg),

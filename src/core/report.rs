@@ -1,20 +1,29 @@
-//! The deployment record of a run (SPEC §7), as stable JSON and as readable Markdown.
+//! The deployment record of a run (SPEC §7), as stable JSON (`docs/report-json.md`) and as
+//! readable Markdown.
 
-use super::run::{Attempt, Mark, RunState, StepState};
-use crate::config::checklist::{Checklist, StepKind};
-use crate::config::units::format_duration;
+mod issues;
+mod markdown;
+mod probes;
+
+pub use markdown::to_markdown;
+
+use super::journal::{ChecklistRef, StepOutcome};
+use super::redact::redact;
+use super::run::{Attempt, Mark, RunState, StepRecord, StepState};
+use crate::config::checklist::{Checklist, Step, StepKind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use std::time::Duration;
+use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "shipdeck.report/1";
 
+/// Fields are only ever added to this schema, never renamed or removed.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub schema: &'static str,
     pub run: String,
-    pub checklist: Option<crate::core::journal::ChecklistRef>,
-    pub vars: std::collections::BTreeMap<String, String>,
+    pub checklist: Option<ChecklistRef>,
+    pub vars: BTreeMap<String, String>,
     pub driver: String,
     pub mode: String,
     pub context: Option<String>,
@@ -31,108 +40,31 @@ pub struct Report {
     /// Per probe: the SLO numbers of the run, from its minute summaries.
     pub probes: Vec<ProbeOut>,
     pub rollback_advice: Vec<AdviceOut>,
+    /// The day the run started, `YYYY-MM-DD` in UTC.
+    pub date: Option<String>,
+    /// The vars that name what was deployed (VERSION, IMAGE, TAG, …).
+    pub version: BTreeMap<String, String>,
+    /// Whether the run's driver was still running when the record was made.
+    pub live: bool,
+    /// The last event of the journal: the end of a run that never finished.
+    pub last_event: Option<String>,
+    pub steps_done: usize,
+    pub steps_total: usize,
+    pub phases: Vec<PhaseOut>,
+    pub rollbacks: Vec<RollbackOut>,
+    /// What did not go to plan, in time order.
+    pub issues: Vec<IssueOut>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ProbeOut {
+pub struct PhaseOut {
     pub name: String,
-    pub requests: u64,
-    pub errors: u64,
-    /// Percent of requests that failed.
-    pub error_rate: f64,
-    /// Median of the minutes' p95 latencies.
-    pub p95_ms: u64,
-    pub max_ms: u64,
-    /// The minute with the highest error rate (then p95).
-    pub worst_minute: Option<MinuteOut>,
-    pub changes: Vec<ChangeOut>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct MinuteOut {
-    pub minute: String,
-    pub requests: u32,
-    pub errors: u32,
-    pub error_rate: f64,
-    pub p95_ms: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ChangeOut {
-    pub at: String,
-    pub from: String,
-    pub to: String,
-    pub detail: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AdviceOut {
-    pub at: String,
-    pub rule: String,
-    pub detail: String,
-    pub cleared: Option<String>,
-}
-
-fn rate(errors: u64, requests: u64) -> f64 {
-    if requests == 0 {
-        0.0
-    } else {
-        (errors as f64 * 1000.0 / requests as f64).round() / 10.0
-    }
-}
-
-fn probes_out(run: &RunState) -> Vec<ProbeOut> {
-    let mut names: Vec<&String> = run.probe_minutes.keys().collect();
-    for c in &run.probe_changes {
-        if !names.contains(&&c.probe) {
-            names.push(&c.probe);
-        }
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            let minutes = run
-                .probe_minutes
-                .get(name)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let requests: u64 = minutes.iter().map(|m| u64::from(m.requests)).sum();
-            let errors: u64 = minutes.iter().map(|m| u64::from(m.errors)).sum();
-            let mut p95s: Vec<u64> = minutes.iter().map(|m| m.p95_ms).collect();
-            p95s.sort_unstable();
-            let worst = minutes.iter().max_by(|a, b| {
-                let ra = rate(a.errors.into(), a.requests.into());
-                let rb = rate(b.errors.into(), b.requests.into());
-                ra.total_cmp(&rb).then(a.p95_ms.cmp(&b.p95_ms))
-            });
-            ProbeOut {
-                name: name.clone(),
-                requests,
-                errors,
-                error_rate: rate(errors, requests),
-                p95_ms: p95s.get(p95s.len() / 2).copied().unwrap_or(0),
-                max_ms: minutes.iter().map(|m| m.max_ms).max().unwrap_or(0),
-                worst_minute: worst.map(|w| MinuteOut {
-                    minute: ts(w.minute),
-                    requests: w.requests,
-                    errors: w.errors,
-                    error_rate: rate(w.errors.into(), w.requests.into()),
-                    p95_ms: w.p95_ms,
-                }),
-                changes: run
-                    .probe_changes
-                    .iter()
-                    .filter(|c| &c.probe == name)
-                    .map(|c| ChangeOut {
-                        at: ts(c.at),
-                        from: c.from.clone(),
-                        to: c.to.clone(),
-                        detail: c.detail.clone(),
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
+    pub estimate_ms: Option<u64>,
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub steps_done: usize,
+    pub steps_total: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -154,6 +86,11 @@ pub struct StepOut {
     pub rollbacks: Vec<MarkOut>,
     pub actions: Vec<ActionOut>,
     pub waits: Vec<WaitOut>,
+    pub parent: Option<String>,
+    pub signoff_required: bool,
+    pub finished: Option<String>,
+    /// `duration_ms - estimate_ms`: positive when the step took longer than estimated.
+    pub estimate_delta_ms: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,6 +102,7 @@ pub struct ActionOut {
     pub after: String,
     pub revision_before: Option<i64>,
     pub revision_after: Option<i64>,
+    pub during_rollback: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -176,6 +114,7 @@ pub struct WaitOut {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
+    pub during_rollback: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -200,7 +139,31 @@ pub struct MarkOut {
     pub text: String,
 }
 
-fn ts(t: DateTime<Utc>) -> String {
+#[derive(Debug, Serialize)]
+pub struct RollbackOut {
+    pub step: String,
+    pub by: String,
+    pub at: String,
+    pub command: String,
+    /// succeeded | failed | timed_out | aborted | interrupted; null when it never finished.
+    pub outcome: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IssueOut {
+    pub at: String,
+    pub step: Option<String>,
+    pub probe: Option<String>,
+    /// failed | timed_out | aborted | interrupted | skipped | rollback | rollback_advised |
+    /// probe_red | run_failed | run_aborted | run_interrupted | run_stopped | run_unfinished
+    pub kind: &'static str,
+    pub detail: String,
+    pub resolved: bool,
+}
+
+pub use probes::{AdviceOut, ChangeOut, MinuteOut, ProbeOut, SloOut};
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -212,6 +175,16 @@ fn mark(m: &Mark) -> MarkOut {
     }
 }
 
+pub(crate) fn outcome_str(o: StepOutcome) -> &'static str {
+    match o {
+        StepOutcome::Succeeded => "succeeded",
+        StepOutcome::Failed => "failed",
+        StepOutcome::TimedOut => "timed_out",
+        StepOutcome::Aborted => "aborted",
+        StepOutcome::Interrupted => "interrupted",
+    }
+}
+
 fn attempt(a: &Attempt) -> AttemptOut {
     AttemptOut {
         n: a.n,
@@ -219,13 +192,7 @@ fn attempt(a: &Attempt) -> AttemptOut {
         what: a.what.clone(),
         started: ts(a.started),
         finished: a.finished.map(ts),
-        outcome: a.outcome.map(|o| match o {
-            super::journal::StepOutcome::Succeeded => "succeeded",
-            super::journal::StepOutcome::Failed => "failed",
-            super::journal::StepOutcome::TimedOut => "timed_out",
-            super::journal::StepOutcome::Aborted => "aborted",
-            super::journal::StepOutcome::Interrupted => "interrupted",
-        }),
+        outcome: a.outcome.map(outcome_str),
         exit_code: a.exit_code,
         signal: a.signal,
         duration_ms: a.duration_ms,
@@ -233,60 +200,102 @@ fn attempt(a: &Attempt) -> AttemptOut {
     }
 }
 
-/// Builds the record. `live` says whether the run's driver is still running.
+/// Var names that say what was deployed, matched on `_`-separated words.
+const VERSION_WORDS: &[&str] = &[
+    "VERSION", "IMAGE", "TAG", "RELEASE", "COMMIT", "SHA", "REVISION", "REV",
+];
+
+fn version_vars(vars: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    vars.iter()
+        .filter(|(k, v)| {
+            v.as_str() != super::redact::MASK
+                && k.to_ascii_uppercase()
+                    .split(['_', '-'])
+                    .any(|w| VERSION_WORDS.contains(&w))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// What a checklist says about one step, for the record.
+struct StepInfo<'a> {
+    id: &'a str,
+    title: String,
+    phase: &'a str,
+    depth: usize,
+    parent: Option<&'a str>,
+    kind: &'static str,
+    state: StepState,
+    step: Option<&'a Step>,
+}
+
+/// Builds the record. `live` says whether the run's driver is still running; `now` is only
+/// read for a live run, so a finished run's record depends on its journal alone.
 pub fn build(
     checklist: Option<&Checklist>,
     run: &RunState,
     live: bool,
     now: DateTime<Utc>,
 ) -> Report {
-    let mut steps = Vec::new();
+    let end = if live {
+        now
+    } else {
+        run.finished.map(|f| f.0).or(run.last_event).unwrap_or(now)
+    };
+    // A running step in a run nobody drives any more was interrupted.
+    let settled = |s: StepState| {
+        if s == StepState::Running && !live {
+            StepState::Interrupted
+        } else {
+            s
+        }
+    };
+    let secrets = checklist.map(Checklist::secrets).unwrap_or_default();
+    let mut infos = Vec::new();
     if let Some(c) = checklist {
-        let flat = c.flat_steps();
-        for f in &flat {
+        for f in c.flat_steps() {
             let state = match f.step.kind {
                 StepKind::Group => group_state(f.step, run),
                 _ => run.state_of(&f.step.id),
             };
-            let kind = match f.step.kind {
-                StepKind::Run(_) => "run",
-                StepKind::Action(_) => "action",
-                StepKind::Manual => "manual",
-                StepKind::Wait => "wait",
-                StepKind::Group => "group",
-            };
-            steps.push(step_out(
-                &f.step.id,
-                &f.step.title,
-                &c.phases[f.phase].name,
-                f.depth,
-                kind,
-                state,
-                f.step.estimate,
-                run,
-            ));
+            infos.push(StepInfo {
+                id: &f.step.id,
+                title: redact(&f.step.title, &secrets).into_owned(),
+                phase: &c.phases[f.phase].name,
+                depth: f.depth,
+                parent: f.parent,
+                kind: kind_of(&f.step.kind),
+                state: settled(state),
+                step: Some(f.step),
+            });
         }
     }
     // Steps the journal knows that the checklist (changed or missing) does not.
     for id in run.steps.keys() {
-        if !steps.iter().any(|s| &s.id == id) {
-            steps.push(step_out(
+        if !infos.iter().any(|s| s.id == id) {
+            infos.push(StepInfo {
                 id,
-                id,
-                "",
-                0,
-                "unknown",
-                run.state_of(id),
-                None,
-                run,
-            ));
+                title: id.clone(),
+                phase: "",
+                depth: 0,
+                parent: None,
+                kind: "unknown",
+                state: settled(run.state_of(id)),
+                step: None,
+            });
         }
     }
+    let steps: Vec<StepOut> = infos.iter().map(|i| step_out(i, run)).collect();
+    let leaves: Vec<&StepOut> = steps.iter().filter(|s| s.kind != "group").collect();
     let outcome = match run.finished {
         Some((_, o)) => o.as_str().to_string(),
         None if live => "live".into(),
         None => "unfinished".into(),
     };
+    let rollbacks = rollbacks_out(&steps);
+    let probes = probes::probes_out(checklist, run, end);
+    let rollback_advice = probes::advice_out(run, end);
+    let issues = issues::issues(&steps, &probes, &rollback_advice, &rollbacks, run, &outcome);
     Report {
         schema: SCHEMA,
         run: run.run_id.clone(),
@@ -298,11 +307,7 @@ pub fn build(
         namespace: run.namespace.clone(),
         started: run.started.map(ts),
         finished: run.finished.map(|f| ts(f.0)),
-        duration_ms: run.duration_ms(if live {
-            now
-        } else {
-            run.last_event.unwrap_or(now)
-        }),
+        duration_ms: run.duration_ms(end),
         outcome,
         rollback: run.rolled_back,
         resumed: run
@@ -314,44 +319,72 @@ pub fn build(
                 text: String::new(),
             })
             .collect(),
-        steps,
         comments: run.comments.iter().map(mark).collect(),
-        probes: probes_out(run),
-        rollback_advice: run
-            .advice
-            .iter()
-            .map(|a| AdviceOut {
-                at: ts(a.at),
-                rule: a.rule.clone(),
-                detail: a.detail.clone(),
-                cleared: a.cleared.map(ts),
-            })
-            .collect(),
+        probes,
+        rollback_advice,
+        date: run.started.map(|t| t.format("%Y-%m-%d").to_string()),
+        version: version_vars(&run.vars),
+        live,
+        last_event: run.last_event.map(ts),
+        steps_done: leaves.iter().filter(|s| is_done(s.state)).count(),
+        steps_total: leaves.len(),
+        phases: checklist.map_or_else(Vec::new, |c| phases_out(c, &steps)),
+        rollbacks,
+        issues,
+        steps,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn step_out(
-    id: &str,
-    title: &str,
-    phase: &str,
-    depth: usize,
-    kind: &'static str,
-    state: StepState,
-    estimate: Option<Duration>,
-    run: &RunState,
-) -> StepOut {
-    let rec = run.step(id);
+fn kind_of(kind: &StepKind) -> &'static str {
+    match kind {
+        StepKind::Run(_) => "run",
+        StepKind::Action(_) => "action",
+        StepKind::Manual => "manual",
+        StepKind::Wait => "wait",
+        StepKind::Group => "group",
+    }
+}
+
+pub(crate) fn is_done(state: &str) -> bool {
+    matches!(state, "succeeded" | "skipped" | "done")
+}
+
+/// Whether something at `at` happened while the step was being rolled back: after one of its
+/// rollbacks started and before any later attempt of the step.
+fn during_rollback(rec: &StepRecord, at: DateTime<Utc>) -> bool {
+    rec.rollbacks.iter().any(|r| {
+        r.at <= at
+            && !rec
+                .attempts
+                .iter()
+                .any(|a| a.started > r.at && a.started <= at)
+    })
+}
+
+fn step_out(i: &StepInfo, run: &RunState) -> StepOut {
+    let rec = run.step(i.id);
+    let estimate_ms = i
+        .step
+        .and_then(|s| s.estimate)
+        .map(|e| e.as_millis() as u64);
+    let duration_ms = rec.last_duration_ms();
+    let finished = rec
+        .attempts
+        .iter()
+        .filter_map(|a| a.finished)
+        .chain(rec.manual_done.as_ref().map(|m| m.at))
+        .chain(rec.skipped.as_ref().map(|m| m.at))
+        .max();
     StepOut {
-        id: id.to_string(),
-        title: title.to_string(),
-        phase: phase.to_string(),
-        depth,
-        kind,
-        state: state.as_str(),
+        id: i.id.to_string(),
+        title: i.title.clone(),
+        phase: i.phase.to_string(),
+        depth: i.depth,
+        kind: i.kind,
+        state: i.state.as_str(),
         started: rec.first_start().map(ts),
-        duration_ms: rec.last_duration_ms(),
-        estimate_ms: estimate.map(|e| e.as_millis() as u64),
+        duration_ms,
+        estimate_ms,
         attempts: rec.attempts.iter().map(attempt).collect(),
         skipped: rec.skipped.as_ref().map(mark),
         manual_done: rec.manual_done.as_ref().map(mark),
@@ -369,6 +402,7 @@ fn step_out(
                 after: a.after.clone(),
                 revision_before: a.revision_before,
                 revision_after: a.revision_after,
+                during_rollback: during_rollback(&rec, a.at),
             })
             .collect(),
         waits: rec
@@ -380,13 +414,84 @@ fn step_out(
                 outcome: w.outcome,
                 duration_ms: w.duration_ms,
                 message: w.message.clone(),
+                during_rollback: during_rollback(&rec, w.at),
             })
             .collect(),
+        parent: i.parent.map(str::to_string),
+        signoff_required: i.step.is_some_and(|s| s.signoff),
+        finished: finished.map(ts),
+        estimate_delta_ms: duration_ms
+            .zip(estimate_ms)
+            .map(|(d, e)| d as i64 - e as i64),
     }
 }
 
+/// The run keeps a rollback's outcome as a suffix of its command; split it back out.
+fn rollbacks_out(steps: &[StepOut]) -> Vec<RollbackOut> {
+    const OUTCOMES: [StepOutcome; 5] = [
+        StepOutcome::Succeeded,
+        StepOutcome::Failed,
+        StepOutcome::TimedOut,
+        StepOutcome::Aborted,
+        StepOutcome::Interrupted,
+    ];
+    let mut out: Vec<RollbackOut> = steps
+        .iter()
+        .flat_map(|s| {
+            s.rollbacks.iter().map(|r| {
+                let split = OUTCOMES.iter().find_map(|o| {
+                    r.text
+                        .strip_suffix(&format!(" ({})", o.as_str()))
+                        .map(|cmd| (cmd.to_string(), Some(outcome_str(*o))))
+                });
+                let (command, outcome) = split.unwrap_or_else(|| (r.text.clone(), None));
+                RollbackOut {
+                    step: s.id.clone(),
+                    by: r.by.clone(),
+                    at: r.at.clone(),
+                    command,
+                    outcome,
+                }
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.at.cmp(&b.at));
+    out
+}
+
+fn phases_out(c: &Checklist, steps: &[StepOut]) -> Vec<PhaseOut> {
+    c.phases
+        .iter()
+        .map(|p| {
+            let mine: Vec<&StepOut> = steps
+                .iter()
+                .filter(|s| s.phase == p.name && s.kind != "group")
+                .collect();
+            let started = mine.iter().filter_map(|s| s.started.clone()).min();
+            let finished = mine.iter().filter_map(|s| s.finished.clone()).max();
+            let duration_ms = started
+                .as_deref()
+                .zip(finished.as_deref())
+                .and_then(|(a, b)| {
+                    let a = DateTime::parse_from_rfc3339(a).ok()?;
+                    let b = DateTime::parse_from_rfc3339(b).ok()?;
+                    Some((b - a).num_milliseconds().max(0) as u64)
+                });
+            PhaseOut {
+                name: p.name.clone(),
+                estimate_ms: p.estimate.map(|e| e.as_millis() as u64),
+                started,
+                finished,
+                duration_ms,
+                steps_done: mine.iter().filter(|s| is_done(s.state)).count(),
+                steps_total: mine.len(),
+            }
+        })
+        .collect()
+}
+
 /// A group is done when all its children are; failed or running if any child is.
-pub fn group_state(step: &crate::config::checklist::Step, run: &RunState) -> StepState {
+pub fn group_state(step: &Step, run: &RunState) -> StepState {
     let states: Vec<StepState> = step
         .steps
         .iter()
@@ -412,214 +517,190 @@ pub fn group_state(step: &crate::config::checklist::Step, run: &RunState) -> Ste
     }
 }
 
-fn local_time(iso: &str) -> String {
-    DateTime::parse_from_rfc3339(iso)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
+/// A duration as screens and the record show it, `—` when unknown.
 fn dur(ms: Option<u64>) -> String {
-    ms.map(|m| format_duration(Duration::from_millis(m)))
+    ms.map(|m| crate::config::units::format_duration(std::time::Duration::from_millis(m)))
         .unwrap_or_else(|| "—".into())
 }
 
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// Milliseconds between two record timestamps.
+fn between_ms(from: &str, to: &str) -> Option<u64> {
+    let a = DateTime::parse_from_rfc3339(from).ok()?;
+    let b = DateTime::parse_from_rfc3339(to).ok()?;
+    Some((b - a).num_milliseconds().max(0) as u64)
 }
 
-/// The record as a Markdown document to paste into release notes.
-pub fn to_markdown(r: &Report) -> String {
-    let mut o = String::new();
-    let name = r
-        .checklist
-        .as_ref()
-        .map_or("(unknown checklist)", |c| c.name.as_str());
-    o += &format!("# Deployment record — {name}\n\n| | |\n|---|---|\n");
-    o += &format!("| Run | `{}` |\n", r.run);
-    if let Some(c) = &r.checklist {
-        o += &format!(
-            "| Checklist | {} (`{}`, sha256 `{}`) |\n",
-            cell(&c.name),
-            cell(&c.path),
-            &c.sha256[..c.sha256.len().min(16)]
-        );
-    }
-    o += &format!("| Driver | {} |\n", r.driver);
-    if let Some(ns) = &r.namespace {
-        o += &format!("| Namespace | {ns} |\n");
-    }
-    o += &format!("| Started | {} |\n", r.started.as_deref().unwrap_or("—"));
-    o += &format!("| Finished | {} |\n", r.finished.as_deref().unwrap_or("—"));
-    o += &format!("| Duration | {} |\n", dur(r.duration_ms));
-    o += &format!("| Outcome | **{}** |\n", r.outcome);
-    o += &format!("| Rollback | {} |\n", if r.rollback { "yes" } else { "no" });
-    if !r.vars.is_empty() {
-        let vars: Vec<String> = r.vars.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
-        o += &format!("| Vars | {} |\n", cell(&vars.join(", ")));
-    }
-    for res in &r.resumed {
-        o += &format!("| Resumed | {} by {} |\n", res.at, res.by);
-    }
-    let done = r
-        .steps
-        .iter()
-        .filter(|s| matches!(s.state, "succeeded" | "skipped" | "done"))
-        .count();
-    o += &format!("\n## Steps ({done} of {} done)\n", r.steps.len());
-    let mut phase = None;
-    for s in &r.steps {
-        if phase != Some(&s.phase) {
-            phase = Some(&s.phase);
-            o += &format!(
-                "\n### {}\n\n| | Step | State | Start | Duration | Estimate | Attempts |\n|---|---|---|---|---|---|---|\n",
-                if s.phase.is_empty() {
-                    "(not in the checklist)"
-                } else {
-                    &s.phase
-                }
-            );
-        }
-        let glyph = glyph_of(s.state);
-        let indent = "  ".repeat(s.depth);
-        o += &format!(
-            "| {glyph} | {indent}`{}` {} | {} | {} | {} | {} | {} |\n",
-            s.id,
-            cell(&s.title),
-            s.state,
-            s.started.as_deref().map(local_time).unwrap_or_default(),
-            dur(s.duration_ms),
-            dur(s.estimate_ms),
-            s.attempts.len()
-        );
-    }
-    if !r.probes.is_empty() {
-        o += "\n## Health probes\n\n| Probe | Requests | Errors | Error rate | p95 | Max | Worst minute |\n|---|---|---|---|---|---|---|\n";
-        for p in &r.probes {
-            let worst = p.worst_minute.as_ref().map_or("—".to_string(), |w| {
-                format!(
-                    "{} ({:.1}% errors, p95 {} ms)",
-                    local_time(&w.minute),
-                    w.error_rate,
-                    w.p95_ms
-                )
-            });
-            o += &format!(
-                "| {} | {} | {} | {:.1}% | {} ms | {} ms | {} |\n",
-                cell(&p.name),
-                p.requests,
-                p.errors,
-                p.error_rate,
-                p.p95_ms,
-                p.max_ms,
-                worst
-            );
-        }
-    }
-    if !r.rollback_advice.is_empty() {
-        o += "\n## Rollback advice\n\n";
-        for a in &r.rollback_advice {
-            let cleared = a
-                .cleared
-                .as_deref()
-                .map_or("still active at the end".to_string(), |c| {
-                    format!("cleared at {}", local_time(c))
-                });
-            o += &format!(
-                "- {} ROLLBACK ADVISED: {} ({cleared})\n",
-                local_time(&a.at),
-                a.detail
-            );
-        }
-    }
-    let mut notes = String::new();
-    for s in &r.steps {
-        for a in s.attempts.iter().filter(|a| a.outcome != Some("succeeded")) {
-            let why = a
-                .message
-                .clone()
-                .or(a.exit_code.map(|c| format!("exit {c}")))
-                .or(a.signal.map(|g| format!("signal {g}")))
-                .unwrap_or_default();
-            notes += &format!(
-                "- `{}` attempt {} {} {} ({} by {})\n",
-                s.id,
-                a.n,
-                a.outcome.unwrap_or("did not finish"),
-                why,
-                local_time(&a.started),
-                a.by
-            );
-        }
-        if let Some(k) = &s.skipped {
-            notes += &format!("- `{}` skipped by {}: {}\n", s.id, k.by, k.text);
-        }
-        if let Some(m) = &s.manual_done {
-            notes += &format!("- `{}` ticked by {} at {}\n", s.id, m.by, local_time(&m.at));
-        }
-        for so in &s.signoffs {
-            notes += &format!(
-                "- `{}` signed off by {} at {}\n",
-                s.id,
-                so.by,
-                local_time(&so.at)
-            );
-        }
-        for c in &s.comments {
-            notes += &format!("- `{}` comment by {}: {}\n", s.id, c.by, c.text);
-        }
-        for a in &s.actions {
-            let rev = match (a.revision_before, a.revision_after) {
-                (Some(b), Some(x)) => format!(" (revision {b} → {x})"),
-                _ => String::new(),
-            };
-            notes += &format!(
-                "- `{}` {}: {} → {}{rev} at {}\n",
-                s.id,
-                a.action,
-                a.before,
-                a.after,
-                local_time(&a.at)
-            );
-        }
-        for w in &s.waits {
-            let msg = if w.message.is_empty() {
-                String::new()
-            } else {
-                format!(" — {}", w.message)
-            };
-            notes += &format!(
-                "- `{}` wait for {}: {} after {}{msg}\n",
-                s.id,
-                w.what,
-                w.outcome,
-                dur(Some(w.duration_ms))
-            );
-        }
-        for rb in &s.rollbacks {
-            notes += &format!("- `{}` rollback by {}: `{}`\n", s.id, rb.by, rb.text);
-        }
-    }
-    for c in &r.comments {
-        notes += &format!("- comment by {}: {}\n", c.by, c.text);
-    }
-    if !notes.is_empty() {
-        o += &format!("\n## Attempts, actions, waits, sign-offs and comments\n\n{notes}");
-    }
-    o
+fn signal_name(n: i32) -> Option<&'static str> {
+    Some(match n {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        6 => "SIGABRT",
+        9 => "SIGKILL",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return None,
+    })
 }
 
-fn glyph_of(state: &str) -> &'static str {
-    match state {
-        "succeeded" => "✔",
-        "done" => "☑",
-        "skipped" => "↷",
-        "failed" | "timed_out" | "aborted" => "✘",
-        "running" => "▶",
-        "interrupted" => "⚠",
-        _ => "·",
+/// `attempt 2 failed after 1.2s: exit 1, signal 9 (SIGKILL) — message`.
+fn attempt_summary(a: &AttemptOut, live: bool) -> String {
+    let outcome = match a.outcome {
+        Some("timed_out") => "timed out",
+        Some(o) => o,
+        None if live => "running",
+        None => "did not finish",
+    };
+    let mut text = format!("attempt {} {outcome}", a.n);
+    if let Some(ms) = a.duration_ms {
+        text += &format!(" after {}", dur(Some(ms)));
+    }
+    let mut why = Vec::new();
+    if let Some(c) = a
+        .exit_code
+        .filter(|c| *c != 0 || a.outcome != Some("succeeded"))
+    {
+        why.push(format!("exit {c}"));
+    }
+    if let Some(s) = a.signal {
+        why.push(match signal_name(s) {
+            Some(name) => format!("signal {s} ({name})"),
+            None => format!("signal {s}"),
+        });
+    }
+    if let Some(m) = a.message.as_deref().map(str::trim)
+        && !m.is_empty()
+        && m != outcome
+    {
+        why.push(m.replace('\n', " "));
+    }
+    if !why.is_empty() {
+        text += &format!(": {}", why.join(", "));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::journal::{Entry, Event};
+    use chrono::TimeZone;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap() + chrono::Duration::seconds(s)
+    }
+
+    fn started(step: &str, attempt: u32, t: i64) -> Entry {
+        Entry::new(
+            at(t),
+            Event::StepStarted {
+                step: step.into(),
+                attempt,
+                by: "ana@box".into(),
+                what: None,
+            },
+        )
+    }
+
+    fn applied(t: i64) -> Entry {
+        Entry::new(
+            at(t),
+            Event::ActionApplied {
+                step: "roll".into(),
+                action: "set_image deployment/web web=web:2".into(),
+                target: "deployment/web".into(),
+                before: "web:1".into(),
+                after: "web:2".into(),
+                revision_before: None,
+                revision_after: None,
+            },
+        )
+    }
+
+    #[test]
+    fn version_vars_are_matched_by_word_and_never_secret() {
+        let vars: BTreeMap<String, String> = [
+            ("VERSION", "2.0"),
+            ("image_tag", "abc"),
+            ("GIT_SHA", "f00"),
+            ("SHARDS", "4"),
+            ("RELEASE_TOKEN", crate::core::redact::MASK),
+            ("REGION", "eu"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let names: Vec<String> = version_vars(&vars).into_keys().collect();
+        assert_eq!(names, ["GIT_SHA", "VERSION", "image_tag"]);
+    }
+
+    #[test]
+    fn rollbacks_keep_their_outcome_and_actions_know_whether_a_rollback_applied_them() {
+        let entries = vec![
+            started("roll", 1, 0),
+            applied(1),
+            Entry::new(
+                at(2),
+                Event::RollbackStarted {
+                    step: "roll".into(),
+                    by: "ana@box".into(),
+                    command: "undo deployment/web".into(),
+                },
+            ),
+            applied(3),
+            Entry::new(
+                at(4),
+                Event::RollbackFinished {
+                    step: "roll".into(),
+                    outcome: StepOutcome::TimedOut,
+                    exit_code: None,
+                    duration_ms: 2000,
+                },
+            ),
+            // Run again after the rollback: its action is the step's own again.
+            started("roll", 2, 5),
+            applied(6),
+        ];
+        let run = RunState::replay(&entries);
+        let r = build(None, &run, false, at(100));
+        assert_eq!(r.rollbacks.len(), 1);
+        assert_eq!(r.rollbacks[0].command, "undo deployment/web");
+        assert_eq!(r.rollbacks[0].outcome, Some("timed_out"));
+        let during: Vec<bool> = r.steps[0]
+            .actions
+            .iter()
+            .map(|a| a.during_rollback)
+            .collect();
+        assert_eq!(during, [false, true, false]);
+        assert!(r.issues.iter().any(|i| i.kind == "rollback" && !i.resolved));
+    }
+
+    #[test]
+    fn attempts_read_as_a_sentence() {
+        let a = AttemptOut {
+            n: 2,
+            by: "ana@box".into(),
+            what: None,
+            started: ts(at(0)),
+            finished: Some(ts(at(1))),
+            outcome: Some("timed_out"),
+            exit_code: None,
+            signal: Some(9),
+            duration_ms: Some(1500),
+            message: Some("timed out".into()),
+        };
+        assert_eq!(
+            attempt_summary(&a, false),
+            "attempt 2 timed out after 1.5s: signal 9 (SIGKILL)"
+        );
+        let running = AttemptOut {
+            outcome: None,
+            signal: None,
+            duration_ms: None,
+            message: None,
+            ..a
+        };
+        assert_eq!(attempt_summary(&running, true), "attempt 2 running");
+        assert_eq!(attempt_summary(&running, false), "attempt 2 did not finish");
     }
 }

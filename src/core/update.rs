@@ -158,6 +158,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Journal(entries) => super::follow::on_journal(m, entries),
         Msg::Driver(by) => super::follow::on_driver(m, by),
+        Msg::History(stats) => {
+            m.history = stats;
+            m.dirty = true;
+        }
         Msg::Signal(_) if m.role == Role::Watcher => {
             m.quit = Some(QuitState::Now { interrupted: true });
             fx.push(Effect::Quit { code: 0 });

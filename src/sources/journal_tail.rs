@@ -136,7 +136,7 @@ pub fn spawn(
             let mut driver = None;
             loop {
                 // A watcher also follows who drives: about once a second, from the lock.
-                if outputs && polls % 10 == 0 {
+                if outputs && polls.is_multiple_of(10) {
                     let now = crate::lock::holder(&tail.lines.path).map(|h| h.by());
                     if polls == 0 || now != driver {
                         driver = now.clone();

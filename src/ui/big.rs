@@ -100,10 +100,7 @@ mod tests {
         assert_eq!(rows.len(), ROWS);
         assert!(rows.iter().all(|r| r.chars().count() == 2 * CHAR_W));
         // An H has two full-height strokes: its left column is inked on every row.
-        assert!(
-            rows[..3].iter().all(|r| r.chars().next() != Some(' ')),
-            "{rows:#?}"
-        );
+        assert!(rows[..3].iter().all(|r| !r.starts_with(' ')), "{rows:#?}");
         assert_eq!(render(" ").concat().trim(), "");
     }
 

@@ -8,7 +8,7 @@ use super::clock::{hms, since};
 use super::panes::checklist::glyph;
 use super::text::{fit_spans, spans_width};
 use super::theme::Theme;
-use crate::core::model::Model;
+use crate::core::model::{Model, Role};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -141,9 +141,11 @@ fn identity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
         progress.push(Span::styled(format!(" {failed} ✘"), t.failed()));
     }
     parts.push(part(1, progress));
+    // The run id gives way before the cluster: which context a release goes to matters more
+    // on screen than the id `shipdeck report` takes.
     if !m.run_id.is_empty() {
         parts.push(part(
-            3,
+            5,
             vec![Span::styled("run ", t.muted()), Span::raw(m.run_id.clone())],
         ));
     }
@@ -154,13 +156,27 @@ fn identity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
             vec![Span::styled("⏱ ", t.muted()), Span::raw(since(start, end))],
         ));
     }
-    parts.push(part(
-        2,
-        vec![
-            Span::styled("driver ", t.muted()),
-            Span::raw(m.driver.clone()),
-        ],
-    ));
+    if let Some(eta) = eta(m, t) {
+        parts.push(part(2, eta));
+    }
+    parts.push(match m.role {
+        Role::Driver => part(
+            2,
+            vec![
+                Span::styled("driver ", t.muted()),
+                Span::raw(m.driver.clone()),
+            ],
+        ),
+        // A watcher must always see that this screen cannot drive, and whose run it follows.
+        Role::Watcher => part(
+            1,
+            vec![
+                Span::styled("watching", t.bold()),
+                Span::styled(" · driver ", t.muted()),
+                Span::raw(super::text::clean(driven_by(m))),
+            ],
+        ),
+    });
     parts.extend(cluster(m, t));
     parts.push(part(
         5,
@@ -170,6 +186,33 @@ fn identity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
         ],
     ));
     parts
+}
+
+/// `ETA 4m10s`: the expected time left while the run is unfinished, from past runs' medians and
+/// the estimates; `≥` when some steps still ahead have neither, so the time is a lower bound.
+fn eta(m: &Model, t: &Theme) -> Option<Vec<Span<'static>>> {
+    if m.run.finished.is_some() {
+        return None;
+    }
+    let eta = crate::core::history::eta(m)?;
+    let at_least = if eta.unknown > 0 { "≥" } else { "" };
+    let left = if eta.ms < 1000 {
+        "<1s".to_string()
+    } else {
+        super::clock::millis(eta.ms)
+    };
+    Some(vec![
+        Span::styled("ETA ", t.muted()),
+        Span::raw(format!("{at_least}{left}")),
+    ])
+}
+
+/// Who drives the run a watcher follows: whoever resumed it last, else who started it.
+fn driven_by(m: &Model) -> &str {
+    m.run
+        .resumed
+        .last()
+        .map_or(m.run.driver.as_str(), |(_, who)| who.as_str())
 }
 
 /// `k8s prod/shop`, plus `connecting…`, a red `cluster unavailable: …` or an amber
@@ -321,5 +364,26 @@ fn activity(m: &Model, t: &Theme, width: usize) -> Vec<Part> {
             ],
         ));
     }
+    if let Some((step, by)) = newest_signoff(m) {
+        parts.push(part(
+            2,
+            vec![
+                Span::styled("✍ ", t.ok()),
+                Span::raw(super::text::clean(step)),
+                Span::styled(" by ", t.muted()),
+                Span::raw(super::text::clean(by)),
+            ],
+        ));
+    }
     parts
+}
+
+/// The step and signer of the newest sign-off of the run (the later step on a tie).
+fn newest_signoff(m: &Model) -> Option<(&str, &str)> {
+    m.run
+        .steps
+        .iter()
+        .flat_map(|(id, rec)| rec.signoffs.iter().map(move |s| (s.at, id, s)))
+        .max_by_key(|(at, _, _)| *at)
+        .map(|(_, id, s)| (id.as_str(), s.by.as_str()))
 }

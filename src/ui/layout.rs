@@ -241,7 +241,14 @@ mod tests {
         };
         // 80×24 minus a header and a footer line.
         assert_eq!(shown("compact", 80, 22), vec![Checklist, Output, Details]);
-        assert_eq!(shown("pair", 120, 38), vec![Output, Details, Rollout]);
+        assert_eq!(
+            shown("pair", 120, 38),
+            vec![Output, Details, Rollout, Probes]
+        );
+        assert_eq!(
+            shown("pair", 80, 22),
+            vec![Output, Details, Rollout, Probes]
+        );
         assert_eq!(shown("default", 120, 38).len(), 7);
         assert!(shown("default", 120, 38).contains(&Probes));
         assert_eq!(shown("wide", 200, 50).len(), 9);

@@ -3,6 +3,7 @@
 use super::Ctx;
 use crate::config::checklist::{Step, StepKind};
 use crate::config::units::format_duration_spec;
+use crate::core::history::{Basis, expected_ms};
 use crate::core::model::{Model, Row};
 use crate::core::report::group_state;
 use crate::core::run::StepState;
@@ -171,10 +172,12 @@ fn step_line(cx: &Ctx, id: &str, depth: usize, selected: bool, width: usize) -> 
     line
 }
 
-/// `4.2s/5m` (actual against estimate), live for the running step, `~5m` before it ran.
+/// Actual against expected: `4.2s/5m` against the checklist's estimate, `4.2s/~3.1s` against
+/// the median of past runs; live for the running step; `~5m` / `~3.1s` before it ran. Amber
+/// once over the estimate, or over the p90 of past runs (half of all runs beat the median).
 fn timing(cx: &Ctx, step: &Step, state: StepState) -> Option<Span<'static>> {
     let (m, t) = (cx.m, cx.theme);
-    let est = step.estimate;
+    let expected = expected_ms(m, &step.id);
     let actual_ms = match (&m.running, state) {
         (Some(r), StepState::Running) if r.step == step.id => {
             Some((m.now - r.since).num_milliseconds().max(0) as u64)
@@ -182,17 +185,32 @@ fn timing(cx: &Ctx, step: &Step, state: StepState) -> Option<Span<'static>> {
         (_, StepState::Pending | StepState::Skipped | StepState::ManualDone) => None,
         _ => m.run.steps.get(&step.id).and_then(|r| r.last_duration_ms()),
     };
-    match (actual_ms, est) {
-        (Some(ms), Some(e)) => {
-            let over = u128::from(ms) > e.as_millis();
-            let text = format!("{}/{}", clock::millis(ms), format_duration_spec(e));
-            Some(Span::styled(text, if over { t.warn() } else { t.muted() }))
+    let shown = |ms: u64, basis: Basis| match (basis, step.estimate) {
+        (Basis::Estimate, Some(e)) => format_duration_spec(e),
+        _ => format!("~{}", clock::millis(ms)),
+    };
+    match (actual_ms, expected) {
+        (Some(ms), Some((e, basis))) => {
+            let limit = match basis {
+                Basis::History => m.history.get(&step.id).and_then(|s| s.p90_ms).unwrap_or(e),
+                Basis::Estimate => e,
+            };
+            let text = format!("{}/{}", clock::millis(ms), shown(e, basis));
+            Some(Span::styled(
+                text,
+                if ms > limit { t.warn() } else { t.muted() },
+            ))
         }
         (Some(ms), None) => Some(Span::styled(clock::millis(ms), t.muted())),
-        (None, Some(e)) if state == StepState::Pending => Some(Span::styled(
-            format!("~{}", format_duration_spec(e)),
-            t.muted(),
-        )),
+        (None, Some((e, basis))) if state == StepState::Pending => {
+            let text = shown(e, basis);
+            let text = if text.starts_with('~') {
+                text
+            } else {
+                format!("~{text}")
+            };
+            Some(Span::styled(text, t.muted()))
+        }
         _ => None,
     }
 }

@@ -272,7 +272,7 @@ pub fn report(global: &Global, run: &str, format: Format) -> i32 {
 /// The checklist a run used, re-read from its recorded path (for titles, phases and estimates).
 fn recorded_checklist(state: &RunState) -> Option<Checklist> {
     let rec = state.checklist.as_ref()?;
-    let overrides: Vec<(String, String)> = Vec::new();
+    let overrides = crate::session::recorded_overrides(state);
     let loaded = load_any(
         Path::new(&rec.path),
         &LoadOptions {

@@ -219,3 +219,14 @@ pub fn redacted_vars(c: &Checklist) -> std::collections::BTreeMap<String, String
         })
         .collect()
 }
+
+/// The vars a run recorded, as `--var` overrides for re-reading its checklist (titles and
+/// commands as the run saw them). Secrets are masked in the journal, so they are left out.
+pub fn recorded_overrides(state: &RunState) -> Vec<(String, String)> {
+    state
+        .vars
+        .iter()
+        .filter(|(_, v)| v.as_str() != MASK)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

@@ -6,7 +6,6 @@
 use crate::cli::{Global, WatchArgs};
 use crate::config::load::LoadOptions;
 use crate::core::model::Model;
-use crate::core::redact::MASK;
 use crate::core::run::{RunState, StepState};
 use crate::exec::Executor;
 use crate::headless::{EXIT_OK, EXIT_USAGE};
@@ -100,12 +99,7 @@ pub async fn run(global: &Global, args: &WatchArgs) -> i32 {
     };
     // The run's own vars (secrets are masked in the journal: pass them with --var if a probe
     // needs one), then the command line's.
-    let mut overrides: Vec<(String, String)> = state
-        .vars
-        .iter()
-        .filter(|(_, v)| v.as_str() != MASK)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut overrides = crate::session::recorded_overrides(&state);
     overrides.extend(args.vars.iter().cloned());
     let opts = LoadOptions {
         overrides,

@@ -436,7 +436,7 @@ fn secrets_never_reach_journal_or_logs() {
     let file = write(
         tmp.path(),
         "s.yaml",
-        "name: S\nvars:\n  TOKEN: { from_env: SD_TEST_TOKEN, secret: true }\nphases:\n  - name: P\n    steps:\n      - { id: use, title: Use it, run: 'echo token=${TOKEN}; curl_hdr=\"Authorization: Bearer abcdefgh123\"; echo $curl_hdr' }\n",
+        "name: S\nvars:\n  TOKEN: { from_env: SD_TEST_TOKEN, secret: true }\nphases:\n  - name: P\n    steps:\n      - { title: \"Use ${TOKEN}\", run: 'echo token=${TOKEN}; curl_hdr=\"Authorization: Bearer abcdefgh123\"; echo $curl_hdr' }\n",
     );
     let out = bin()
         .arg("--runs-dir")
@@ -448,11 +448,14 @@ fn secrets_never_reach_journal_or_logs() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let j = &journals(&runs)[0];
     let journal = std::fs::read_to_string(j).unwrap();
+    // The title names the secret: shown masked, and the id made from it too.
     let log = std::fs::read_to_string(j.with_extension("").join("use.1.log")).unwrap();
+    let report = run_in(&runs, &["report", j.to_str().unwrap()]);
     for (what, body) in [
         ("journal", &journal),
         ("log", &log),
         ("stdout", &text(&out.stdout)),
+        ("report", &text(&report.stdout)),
     ] {
         assert!(
             !body.contains("s3cr3t-value-42"),

@@ -13,6 +13,8 @@ pub struct Decoder {
     pub vars: BTreeMap<String, Option<String>>,
     /// The source text, to point at `${VAR}`s exactly (block scalars, escapes, later lines).
     pub source: String,
+    /// Values of `secret: true` vars: masked in what is only shown (titles, names, notes).
+    pub secrets: Vec<String>,
 }
 
 impl Decoder {
@@ -21,7 +23,14 @@ impl Decoder {
             diags: Diags::new(file),
             vars: BTreeMap::new(),
             source: String::new(),
+            secrets: Vec::new(),
         }
+    }
+
+    /// A string shown to people (title, name, notes), expanded, with secret values masked.
+    pub fn shown(&mut self, node: &Node, field: &str) -> Option<String> {
+        let text = self.string(node, field)?;
+        Some(crate::core::redact::redact(&text, &self.secrets).into_owned())
     }
 
     pub fn error(&mut self, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {

@@ -115,12 +115,13 @@ fn decode_checklist(dec: &mut Decoder, root: &Node, opts: &LoadOptions) -> Check
         }
         dec.vars.insert(var.name.clone(), var.value.clone());
     }
+    dec.secrets = c.secrets();
 
     let mut phases_node = None;
     for (k, v) in dec.fields(root, "the checklist", TOP_FIELDS) {
         match k.as_str().unwrap_or("") {
-            "name" => c.name = dec.string(v, "name").unwrap_or_default(),
-            "description" => c.description = dec.string(v, "description"),
+            "name" => c.name = dec.shown(v, "name").unwrap_or_default(),
+            "description" => c.description = dec.shown(v, "description"),
             "cluster" => c.cluster = Some(dec.cluster(v)),
             "probes" => {
                 c.probes = seq(dec, v, "probes")
@@ -296,9 +297,9 @@ fn decode_phase(dec: &mut Decoder, node: &Node) -> Phase {
     };
     for (k, v) in dec.fields(node, "phase", PHASE_FIELDS) {
         match k.as_str().unwrap_or("") {
-            "name" => phase.name = dec.string(v, "name").unwrap_or_default(),
+            "name" => phase.name = dec.shown(v, "name").unwrap_or_default(),
             "estimate" => phase.estimate = dec.duration(v, "estimate"),
-            "notes" => phase.notes = dec.string(v, "notes"),
+            "notes" => phase.notes = dec.shown(v, "notes"),
             "steps" => {
                 phase.steps = seq(dec, v, "steps")
                     .into_iter()
@@ -362,7 +363,7 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
                     s.id = id;
                 }
             }
-            "title" => s.title = dec.string(v, "title").unwrap_or_default(),
+            "title" => s.title = dec.shown(v, "title").unwrap_or_default(),
             "run" => run = dec.string(v, "run").map(|r| (r, k.pos)),
             "action" => action = Some((dec.action(v), k.pos)),
             "manual" => manual = dec.boolean(v, "manual").then_some(k.pos),
@@ -407,7 +408,7 @@ fn decode_step(dec: &mut Decoder, node: &Node) -> Step {
                     }
                 }
             }
-            "notes" => s.notes = dec.string(v, "notes"),
+            "notes" => s.notes = dec.shown(v, "notes"),
             "steps" => {
                 s.steps = seq(dec, v, "steps")
                     .into_iter()

@@ -286,7 +286,7 @@ pub fn print(global: &Global, checklist: &str, format: Format) -> i32 {
             );
             print!("{}", table(&report.steps));
             println!(
-                "\nmedian and p90 over successful attempts; failures: runs with a failed, timed-out or aborted attempt"
+                "\nmedian and p90 over successful attempts (failed ones for a step that never succeeded; manual steps from the step before to the tick); failures: runs with a failed, timed-out or aborted attempt"
             );
         }
     }

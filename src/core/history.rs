@@ -49,11 +49,23 @@ pub fn nearest_rank(values: &[u64], p: u32) -> Option<u64> {
 }
 
 /// Per step id, from past runs given oldest first.
+///
+/// Durations are those of successful attempts; a step that never succeeded (one allowed to
+/// fail, say) falls back to its failed attempts' durations, which are real times too. A manual
+/// step has no attempt: its time is from when it became current — the latest moment anything
+/// else in the run settled before it, or the run's start — to its tick.
 pub fn step_stats(runs: &[RunState]) -> BTreeMap<String, StepStats> {
     let mut out: BTreeMap<String, StepStats> = BTreeMap::new();
+    let mut failed_durations: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for run in runs {
         for (id, rec) in &run.steps {
             if rec.attempts.is_empty() {
+                if let Some(ms) = manual_ms(run, id, rec) {
+                    let s = out.entry(id.clone()).or_default();
+                    s.runs += 1;
+                    s.durations_ms.push(ms);
+                    s.last_ms = Some(ms);
+                }
                 continue;
             }
             let s = out.entry(id.clone()).or_default();
@@ -62,6 +74,12 @@ pub fn step_stats(runs: &[RunState]) -> BTreeMap<String, StepStats> {
                 rec.attempts
                     .iter()
                     .filter(|a| a.outcome == Some(StepOutcome::Succeeded))
+                    .filter_map(|a| a.duration_ms),
+            );
+            failed_durations.entry(id.clone()).or_default().extend(
+                rec.attempts
+                    .iter()
+                    .filter(|a| a.outcome == Some(StepOutcome::Failed))
                     .filter_map(|a| a.duration_ms),
             );
             let failed = rec.attempts.iter().any(|a| {
@@ -77,11 +95,37 @@ pub fn step_stats(runs: &[RunState]) -> BTreeMap<String, StepStats> {
             }
         }
     }
-    for s in out.values_mut() {
+    for (id, s) in out.iter_mut() {
+        if s.durations_ms.is_empty()
+            && let Some(failed) = failed_durations.remove(id)
+        {
+            s.durations_ms = failed;
+        }
         s.median_ms = nearest_rank(&s.durations_ms, 50);
         s.p90_ms = nearest_rank(&s.durations_ms, 90);
     }
     out
+}
+
+/// How long a manual step took: from the latest moment anything else in the run settled before
+/// its tick (or the run's start) to the tick.
+fn manual_ms(run: &RunState, id: &str, rec: &crate::core::run::StepRecord) -> Option<u64> {
+    let ticked = rec.manual_done.as_ref()?.at;
+    let settled = run
+        .steps
+        .iter()
+        .filter(|(other, _)| other.as_str() != id)
+        .flat_map(|(_, r)| {
+            r.attempts
+                .iter()
+                .filter_map(|a| a.finished)
+                .chain(r.manual_done.as_ref().map(|m| m.at))
+                .chain(r.skipped.as_ref().map(|m| m.at))
+        })
+        .filter(|t| *t <= ticked)
+        .max();
+    let from = settled.or(run.started)?;
+    Some((ticked - from).num_milliseconds().max(0) as u64)
 }
 
 /// Where an expected duration comes from.
@@ -262,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn failures_count_once_per_run_and_never_as_durations() {
+    fn failures_count_once_per_run_and_time_only_a_step_that_never_succeeded() {
         let runs = vec![
             run(ran("lint", &[(Failed, 100), (TimedOut, 200)])),
             run(ran("lint", &[(Aborted, 300)])),
@@ -271,8 +315,9 @@ mod tests {
         let stats = step_stats(&runs);
         let s = &stats["lint"];
         assert_eq!((s.runs, s.failed_runs), (2, 2));
-        assert!(s.durations_ms.is_empty());
-        assert_eq!((s.median_ms, s.p90_ms), (None, None));
+        // Never succeeded: its failed (not timed-out or aborted) attempts give the times.
+        assert_eq!(s.durations_ms, vec![100]);
+        assert_eq!((s.median_ms, s.p90_ms), (Some(100), Some(100)));
         assert_eq!(
             s.last_ms,
             Some(300),
@@ -283,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_without_attempts_are_not_counted() {
+    fn skipped_steps_are_not_counted_and_manual_ones_are_timed_from_the_step_before() {
         let mut entries = ran("build", &[(Succeeded, 10)]);
         entries.push(Entry::new(
             t(20),
@@ -301,7 +346,9 @@ mod tests {
             },
         ));
         let stats = step_stats(&[run(entries)]);
-        assert_eq!(stats.keys().collect::<Vec<_>>(), vec!["build"]);
+        assert_eq!(stats.keys().collect::<Vec<_>>(), vec!["build", "review"]);
+        let build_end = stats["build"].durations_ms[0];
+        assert!(stats["review"].median_ms.is_some() && build_end == 10);
         assert!(step_stats(&[]).is_empty());
     }
 
@@ -475,5 +522,64 @@ phases:
             None,
             "only g1 and review are left, with no estimate"
         );
+    }
+}
+
+#[cfg(test)]
+mod manual_and_tolerated {
+    use super::*;
+    use crate::core::journal::{Entry, Event};
+    use chrono::{TimeZone, Utc};
+
+    fn at(s: i64) -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap() + chrono::Duration::seconds(s)
+    }
+
+    fn attempt(step: &str, start: i64, end: i64, outcome: StepOutcome) -> [Entry; 2] {
+        [
+            Entry::new(
+                at(start),
+                Event::StepStarted {
+                    step: step.into(),
+                    attempt: 1,
+                    by: "ana@box".into(),
+                    what: None,
+                },
+            ),
+            Entry::new(
+                at(end),
+                Event::StepFinished {
+                    step: step.into(),
+                    attempt: 1,
+                    outcome,
+                    exit_code: Some(0),
+                    signal: None,
+                    duration_ms: ((end - start) * 1000) as u64,
+                    message: None,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn manual_steps_time_from_the_step_before_and_failed_only_steps_still_have_a_median() {
+        let mut entries = Vec::new();
+        entries.extend(attempt("build", 0, 10, StepOutcome::Succeeded));
+        entries.extend(attempt("lint", 10, 13, StepOutcome::Failed));
+        entries.push(Entry::new(
+            at(133),
+            Event::ManualDone {
+                step: "qa".into(),
+                by: "ana@box".into(),
+            },
+        ));
+        let run = RunState::replay(&entries);
+        let stats = step_stats(&[run]);
+        // QA became current when lint ended (13 s) and was ticked at 133 s: two minutes.
+        assert_eq!(stats["qa"].median_ms, Some(120_000));
+        assert_eq!(stats["qa"].runs, 1);
+        assert_eq!(stats["lint"].median_ms, Some(3_000));
+        assert_eq!(stats["lint"].failed_runs, 1);
+        assert_eq!(stats["build"].median_ms, Some(10_000));
     }
 }

@@ -161,7 +161,7 @@ pub fn wrap(line: Line<'static>, max: usize, indent: usize) -> Vec<Line<'static>
 }
 
 /// Runs of equally styled characters back into spans.
-fn group(chars: &[(char, Style)]) -> Vec<Span<'static>> {
+pub fn group(chars: &[(char, Style)]) -> Vec<Span<'static>> {
     let mut out: Vec<Span<'static>> = Vec::new();
     let mut text = String::new();
     let mut style = None;

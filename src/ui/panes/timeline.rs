@@ -275,23 +275,7 @@ impl Cells {
     }
 
     fn spans(&self) -> Vec<Span<'static>> {
-        let mut out: Vec<Span<'static>> = Vec::new();
-        let mut text = String::new();
-        let mut style: Option<Style> = None;
-        for (c, s) in &self.0 {
-            if style.is_some_and(|st| st != *s) {
-                out.push(Span::styled(
-                    std::mem::take(&mut text),
-                    style.unwrap_or_default(),
-                ));
-            }
-            style = Some(*s);
-            text.push(*c);
-        }
-        if !text.is_empty() {
-            out.push(Span::styled(text, style.unwrap_or_default()));
-        }
-        out
+        crate::ui::text::group(&self.0)
     }
 }
 

@@ -4,23 +4,23 @@
 //! Times: the UI shows local time; every test calls `clock::force_utc()` first so snapshots read
 //! the same on every machine (no `TZ` mutation, which is unsafe with parallel tests).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+mod common;
+
+use common::{
+    RunStart, assert_no_colour, at_ms as at, draw, draw_in, focus, key, screen, select,
+    step_finished, step_started, text,
+};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
-use shipdeck::config::layout::{Layout, PaneId, builtin};
-use shipdeck::config::load::{LoadOptions, load_checklist};
-use shipdeck::core::journal::{ChecklistRef, Entry, Event, StepOutcome};
+use shipdeck::config::layout::{PaneId, builtin};
+use shipdeck::core::journal::{Entry, Event, StepOutcome};
 use shipdeck::core::keys::{Key, KeyCode};
 use shipdeck::core::model::Model;
 use shipdeck::core::msg::Msg;
-use shipdeck::core::run::RunState;
 use shipdeck::core::update::update;
 use shipdeck::ui::layout::compute;
-use shipdeck::ui::{Theme, clock, placed, render};
-use std::sync::Arc;
+use shipdeck::ui::placed;
 
 const LIST: &str = r#"
 name: Web release ${VERSION}
@@ -83,104 +83,29 @@ phases:
       - { id: check, title: Look at the artefact, manual: true }
 "#;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
-}
-
-fn at(s: i64) -> DateTime<Utc> {
-    t0() + Duration::milliseconds(s)
-}
-
-fn started_run() -> Entry {
-    Entry::new(
-        t0(),
-        Event::RunStarted {
-            run: "20261121T120000Z-3f2a".into(),
-            checklist: ChecklistRef {
-                name: "Web release".into(),
-                path: "web.yaml".into(),
-                sha256: "00".into(),
-            },
-            vars: Default::default(),
-            user: "ana".into(),
-            host: "box".into(),
-            pid: 1,
-            mode: "tui".into(),
-            context: Some("prod".into()),
-            namespace: Some("shop".into()),
-            layout: None,
-        },
-    )
-}
-
-fn step_started(step: &str, attempt: u32, ms: i64) -> Entry {
-    Entry::new(
-        at(ms),
-        Event::StepStarted {
-            step: step.into(),
-            attempt,
-            by: "ana@box".into(),
-            what: None,
-        },
-    )
-}
-
-fn step_finished(
-    step: &str,
-    attempt: u32,
-    outcome: StepOutcome,
-    code: Option<i32>,
-    ms: i64,
-    dur: u64,
-) -> Entry {
-    let ev = Event::StepFinished {
-        step: step.into(),
-        attempt,
-        outcome,
-        exit_code: code,
-        signal: None,
-        duration_ms: dur,
-        message: None,
-    };
-    Entry::new(at(ms), ev)
-}
-
 /// A model of `yaml` after `entries`, at `now_ms` after 12:00:00, laid out by `layout`.
 fn model(yaml: &str, entries: &[Entry], now_ms: i64, layout: &str) -> Model {
-    clock::force_utc();
-    let c = load_checklist(yaml, "web.yaml", &LoadOptions::default()).unwrap();
-    let mut all = vec![started_run()];
-    all.extend_from_slice(entries);
-    let run = RunState::replay(&all);
-    let mut m = Model::new(Arc::new(c), run, "ana@box".into(), at(now_ms));
-    let l = builtin(layout).unwrap();
-    m.use_layout(&l);
-    m
+    common::model(yaml, &RunStart::default(), entries, at(now_ms), layout)
 }
 
-fn select(m: &mut Model, id: &str) {
-    m.selected = m
-        .rows
-        .iter()
-        .position(|r| matches!(r, shipdeck::core::model::Row::Step { id: i, .. } if i == id))
-        .unwrap();
-}
-
-fn key(m: &mut Model, k: Key) {
-    update(m, Msg::Key(k));
-}
-
-fn focus(m: &mut Model, pane: PaneId) {
-    m.focus = m.panes.iter().position(|p| *p == pane).unwrap();
+/// `tests` done in 4.2s.
+fn tests_done() -> Vec<Entry> {
+    vec![
+        step_started("tests", 1, at(1_000)),
+        step_finished(
+            "tests",
+            1,
+            StepOutcome::Succeeded,
+            Some(0),
+            at(5_200),
+            4_200,
+        ),
+    ]
 }
 
 /// `tests` done in 4.2s, `backup` running for 12.3s with coloured output.
 fn running_model(layout: &str) -> Model {
-    let tests_done = [
-        step_started("tests", 1, 1_000),
-        step_finished("tests", 1, StepOutcome::Succeeded, Some(0), 5_200, 4_200),
-    ];
-    let mut m = model(LIST, &tests_done, 10_000, layout);
+    let mut m = model(LIST, &tests_done(), 10_000, layout);
     select(&mut m, "backup");
     key(&mut m, Key::plain(KeyCode::Enter));
     key(&mut m, Key::ch('y'));
@@ -203,36 +128,6 @@ fn running_model(layout: &str) -> Model {
     }
     update(&mut m, Msg::Tick(at(22_300)));
     m
-}
-
-fn draw(m: &Model, layout: &Layout, w: u16, h: u16, theme: Theme) -> Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render(f, m, layout, &theme)).unwrap();
-    term.backend().buffer().clone()
-}
-
-fn screen(m: &Model, w: u16, h: u16) -> String {
-    let layout = builtin(&m.layout_name).unwrap();
-    text(&draw(m, &layout, w, h, Theme { color: true }))
-}
-
-/// The buffer as lines of text (wide characters once), trailing spaces kept to show alignment.
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-            out.push_str(sym);
-        }
-        out.push_str("|\n");
-    }
-    out
 }
 
 /// Rows `y0..y1` with style runs marked: `{fg:Red+BOLD}text{}`, for colour and attribute checks.
@@ -273,13 +168,7 @@ fn pending_checklist() {
 #[test]
 fn running_step_with_live_ansi_output() {
     let m = running_model("compact");
-    let buf = draw(
-        &m,
-        &builtin("compact").unwrap(),
-        100,
-        30,
-        Theme { color: true },
-    );
+    let buf = draw(&m, 100, 30, true);
     insta::assert_snapshot!("running_screen", text(&buf));
     // The output pane's lines (rows 3..9), with colours and attributes as parsed from ANSI.
     insta::assert_snapshot!("running_output_styles", styled(&buf, 3, 9));
@@ -287,20 +176,17 @@ fn running_step_with_live_ansi_output() {
 
 #[test]
 fn failed_step_with_attempts_in_details() {
-    let mut entries = vec![
-        step_started("tests", 1, 1_000),
-        step_finished("tests", 1, StepOutcome::Succeeded, Some(0), 5_200, 4_200),
-    ];
-    entries.push(step_started("backup", 1, 20_000));
+    let mut entries = tests_done();
+    entries.push(step_started("backup", 1, at(20_000)));
     entries.push(step_finished(
         "backup",
         1,
         StepOutcome::Failed,
         Some(2),
-        31_500,
+        at(31_500),
         11_500,
     ));
-    entries.push(step_started("backup", 2, 60_000));
+    entries.push(step_started("backup", 2, at(60_000)));
     entries.push(Entry::new(
         at(95_000),
         Event::StepFinished {
@@ -333,7 +219,7 @@ fn failed_step_with_attempts_in_details() {
 #[test]
 fn skipped_manual_signed_off_and_interrupted() {
     let entries = vec![
-        step_started("tests", 1, 1_000),
+        step_started("tests", 1, at(1_000)),
         Entry::new(
             at(2_000),
             Event::StepInterrupted {
@@ -430,20 +316,8 @@ fn zoomed_output() {
 #[test]
 fn no_colour_uses_attributes_only() {
     let m = running_model("compact");
-    let buf = draw(
-        &m,
-        &builtin("compact").unwrap(),
-        100,
-        30,
-        Theme { color: false },
-    );
-    for cell in buf.content() {
-        assert_eq!(
-            (cell.fg, cell.bg),
-            (Color::Reset, Color::Reset),
-            "a colour in a NO_COLOR render"
-        );
-    }
+    let buf = draw(&m, 100, 30, false);
+    assert_no_colour(&buf, "a colour in a NO_COLOR render");
     assert!(
         buf.content()
             .iter()
@@ -483,7 +357,7 @@ fn every_layout_at_every_size_fits_and_titles_each_pane_once() {
             model(LOCAL, &[], 5_000, name),
         ] {
             for (w, h) in sizes {
-                let buf = draw(&m, &layout, w, h, Theme { color: true });
+                let buf = draw_in(&m, &layout, w, h, true);
                 assert_eq!(buf.area.width, w);
                 if w < 80 || h < 24 {
                     continue;

@@ -1,22 +1,19 @@
 //! Render snapshots of the cluster panes (rollout, pods, events, logs) and the header's cluster
 //! state, from models filled through `update`, plus checks of the exact kubectl words.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
+mod common;
+
+use common::{
+    RunStart, Scenario, assert_draws_at_tiny_sizes, assert_no_colour, at_secs as at, draw, fg_of,
+    key, screen, select, zoomed,
+};
 use ratatui::style::Color;
-use shipdeck::config::layout::{PaneId, builtin};
-use shipdeck::config::load::{LoadOptions, load_checklist};
-use shipdeck::core::journal::{ChecklistRef, Entry, Event};
+use shipdeck::config::layout::PaneId;
 use shipdeck::core::keys::{Key, KeyCode};
 use shipdeck::core::kube::{Connection, ContainerView, EventView, PodView, WorkloadView};
-use shipdeck::core::model::{Model, Row};
+use shipdeck::core::model::Model;
 use shipdeck::core::msg::{ActionRecord, KubeMsg, LogLine, LogStreamState, Msg, Stream};
-use shipdeck::core::run::RunState;
 use shipdeck::core::update::update;
-use shipdeck::ui::{Theme, clock, render};
-use std::sync::Arc;
 
 const LIST: &str = r#"
 name: Web release 2.0
@@ -39,45 +36,13 @@ phases:
 const NEW: &str = "web-6b7f9c8d5";
 const OLD: &str = "web-5d4c8b7f6";
 
-fn at(s: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap() + Duration::seconds(s)
-}
-
 fn kube(m: &mut Model, msg: KubeMsg) {
     update(m, Msg::Kube(msg));
 }
 
 /// A connected model at 12:01:00 whose `rollout` step waits for deployment/web.
 fn base(layout: &str) -> Model {
-    clock::force_utc();
-    let c = load_checklist(LIST, "web.yaml", &LoadOptions::default()).unwrap();
-    let started = Entry::new(
-        at(0),
-        Event::RunStarted {
-            run: "20261121T120000Z-3f2a".into(),
-            checklist: ChecklistRef {
-                name: "Web release".into(),
-                path: "web.yaml".into(),
-                sha256: "00".into(),
-            },
-            vars: Default::default(),
-            user: "ana".into(),
-            host: "box".into(),
-            pid: 1,
-            mode: "tui".into(),
-            context: Some("prod".into()),
-            namespace: Some("shop".into()),
-            layout: None,
-        },
-    );
-    let mut m = Model::new(
-        Arc::new(c),
-        RunState::replay(&[started]),
-        "ana@box".into(),
-        at(20),
-    );
-    let l = builtin(layout).unwrap();
-    m.use_layout(&l);
+    let mut m = common::model(LIST, &RunStart::default(), &[], at(20), layout);
     kube(
         &mut m,
         KubeMsg::Connected {
@@ -86,12 +51,8 @@ fn base(layout: &str) -> Model {
             server: "https://10.0.0.1:6443".into(),
         },
     );
-    m.selected = m
-        .rows
-        .iter()
-        .position(|r| matches!(r, Row::Step { id, .. } if id == "rollout"))
-        .unwrap();
-    update(&mut m, Msg::Key(Key::plain(KeyCode::Enter)));
+    select(&mut m, "rollout");
+    key(&mut m, Key::plain(KeyCode::Enter));
     let rec = ActionRecord {
         what: "set_image deployment/web web=registry/web:2.0".into(),
         target: "deployment/web".into(),
@@ -365,12 +326,12 @@ fn logs_filtered(layout: &str) -> Model {
     if let Some(i) = m.panes.iter().position(|p| *p == PaneId::Logs) {
         m.focus = i;
     }
-    update(&mut m, Msg::Key(Key::ch('/')));
+    key(&mut m, Key::ch('/'));
     for c in "error".chars() {
-        update(&mut m, Msg::Key(Key::ch(c)));
+        key(&mut m, Key::ch(c));
     }
-    update(&mut m, Msg::Key(Key::plain(KeyCode::Enter)));
-    update(&mut m, Msg::Key(Key::ch('f')));
+    key(&mut m, Key::plain(KeyCode::Enter));
+    key(&mut m, Key::ch('f'));
     let line = |pod: &str, s, text: &str| LogLine {
         pod: pod.into(),
         ts: at(s),
@@ -394,40 +355,6 @@ fn logs_filtered(layout: &str) -> Model {
     m
 }
 
-fn draw(m: &Model, w: u16, h: u16, color: bool) -> Buffer {
-    let layout = builtin(&m.layout_name).unwrap();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render(f, m, &layout, &Theme { color }))
-        .unwrap();
-    term.backend().buffer().clone()
-}
-
-/// The screen as text (wide characters once), `|` marking each line's end.
-fn screen(m: &Model, w: u16, h: u16) -> String {
-    let buf = draw(m, w, h, true);
-    let mut out = String::new();
-    for y in 0..h {
-        let mut skip = 0;
-        for x in 0..w {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-            out.push_str(sym);
-        }
-        out.push_str("|\n");
-    }
-    out
-}
-
-fn zoomed(mut m: Model, pane: PaneId) -> Model {
-    m.focus = m.panes.iter().position(|p| *p == pane).unwrap();
-    m.zoom = true;
-    m
-}
-
 /// The words of the screen line that contains `needle`, borders dropped.
 fn words(s: &str, needle: &str) -> Vec<String> {
     let line = s.lines().find(|l| l.contains(needle));
@@ -437,8 +364,6 @@ fn words(s: &str, needle: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
-
-type Scenario = fn(&str) -> Model;
 
 const SCENARIOS: [(&str, Scenario); 6] = [
     ("in_progress", in_progress),
@@ -553,18 +478,8 @@ fn pod_status_cells_read_exactly_as_kubectl_prints_them() {
     );
     // STATUS colours: red CrashLoopBackOff, yellow Terminating, green Running.
     let buf = draw(&zoomed(failed("default"), PaneId::Pods), 120, 40, true);
-    let fg_of = |word: &str| {
-        let text: String = buf
-            .content()
-            .iter()
-            .map(|c| c.symbol())
-            .collect::<Vec<_>>()
-            .concat();
-        let at = text.find(word).unwrap_or_else(|| panic!("{word}"));
-        buf.content()[text[..at].chars().count()].fg
-    };
-    assert_eq!(fg_of("CrashLoopBackOff"), Color::Red);
-    assert_eq!(fg_of("Running"), Color::Green);
+    assert_eq!(fg_of(&buf, "CrashLoopBackOff"), Color::Red);
+    assert_eq!(fg_of(&buf, "Running"), Color::Green);
 }
 
 #[test]
@@ -689,13 +604,7 @@ fn no_colour_and_tiny_sizes() {
     for (name, scenario) in SCENARIOS {
         for layout in ["default", "compact", "pair", "wide"] {
             let m = scenario(layout);
-            for c in draw(&m, 120, 40, false).content() {
-                assert_eq!(
-                    (c.fg, c.bg),
-                    (Color::Reset, Color::Reset),
-                    "{name} {layout}"
-                );
-            }
+            assert_no_colour(&draw(&m, 120, 40, false), &format!("{name} {layout}"));
             let mut panes = vec![None];
             panes.extend(m.panes.iter().copied().map(Some));
             for pane in panes {
@@ -703,19 +612,7 @@ fn no_colour_and_tiny_sizes() {
                     Some(p) => zoomed(m.clone(), p),
                     None => m.clone(),
                 };
-                for (w, h) in [
-                    (1, 1),
-                    (2, 3),
-                    (10, 4),
-                    (20, 5),
-                    (30, 8),
-                    (40, 10),
-                    (60, 15),
-                    (80, 24),
-                ] {
-                    let buf = draw(&m, w, h, true);
-                    assert_eq!((buf.area.width, buf.area.height), (w, h));
-                }
+                assert_draws_at_tiny_sizes(&m);
             }
         }
     }

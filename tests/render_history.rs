@@ -2,21 +2,21 @@
 //! duration in the checklist pane, the ETA in the header, and the pair-review header parts
 //! (watching whom, the newest sign-off). Times are fixed and shown in UTC (`clock::force_utc`).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+mod common;
+
+use common::{
+    RunStart, at_ms as at, draw, fg_of, key, row, screen, select, step_finished, step_started, text,
+};
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use shipdeck::config::layout::builtin;
 use shipdeck::config::load::{LoadOptions, load_checklist};
 use shipdeck::core::history::StepStats;
-use shipdeck::core::journal::{ChecklistRef, Entry, Event, StepOutcome};
+use shipdeck::core::journal::{Entry, Event, StepOutcome};
 use shipdeck::core::keys::{Key, KeyCode};
-use shipdeck::core::model::{Model, Role, Row};
+use shipdeck::core::model::{Model, Role};
 use shipdeck::core::msg::Msg;
-use shipdeck::core::run::RunState;
 use shipdeck::core::update::update;
-use shipdeck::ui::{Theme, clock, render};
 use std::sync::Arc;
 
 const LIST: &str = r#"
@@ -34,35 +34,17 @@ phases:
       - { id: announce, title: Announce, run: ./announce.sh, estimate: 10s }
 "#;
 
-fn at(ms: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap() + Duration::milliseconds(ms)
-}
-
 fn entry(ms: i64, event: Event) -> Entry {
     Entry::new(at(ms), event)
 }
 
-fn run_started() -> Entry {
-    entry(
-        0,
-        Event::RunStarted {
-            run: "20261121T120000Z-9c1d".into(),
-            checklist: ChecklistRef {
-                name: "Shop release".into(),
-                path: "shop.yaml".into(),
-                sha256: "00".into(),
-            },
-            vars: Default::default(),
-            user: "ana".into(),
-            host: "box".into(),
-            pid: 1,
-            mode: "cockpit".into(),
-            context: None,
-            namespace: None,
-            layout: None,
-        },
-    )
-}
+const START: RunStart = RunStart {
+    run: "20261121T120000Z-9c1d",
+    name: "Shop release",
+    path: "shop.yaml",
+    mode: "cockpit",
+    cluster: None,
+};
 
 fn stats(median_ms: u64, p90_ms: u64) -> StepStats {
     StepStats {
@@ -90,58 +72,27 @@ fn history() -> std::collections::BTreeMap<String, StepStats> {
 }
 
 fn model(entries: &[Entry], now_ms: i64, layout: &str) -> Model {
-    clock::force_utc();
-    let c = load_checklist(LIST, "shop.yaml", &LoadOptions::default()).unwrap();
-    let mut all = vec![run_started()];
-    all.extend_from_slice(entries);
-    let mut m = Model::new(
-        Arc::new(c),
-        RunState::replay(&all),
-        "ana@box".into(),
-        at(now_ms),
-    );
+    let mut m = common::model(LIST, &START, entries, at(now_ms), layout);
     m.history = history();
-    let l = builtin(layout).unwrap();
-    m.use_layout(&l);
     m
-}
-
-fn select(m: &mut Model, id: &str) {
-    m.selected = m
-        .rows
-        .iter()
-        .position(|r| matches!(r, Row::Step { id: i, .. } if i == id))
-        .unwrap();
 }
 
 /// `tests` took 4m20s (over its p90); `image` has been running for 30s.
 fn running() -> Model {
     let done = [
-        entry(
-            1_000,
-            Event::StepStarted {
-                step: "tests".into(),
-                attempt: 1,
-                by: "ana@box".into(),
-                what: None,
-            },
-        ),
-        entry(
-            261_000,
-            Event::StepFinished {
-                step: "tests".into(),
-                attempt: 1,
-                outcome: StepOutcome::Succeeded,
-                exit_code: Some(0),
-                signal: None,
-                duration_ms: 260_000,
-                message: None,
-            },
+        step_started("tests", 1, at(1_000)),
+        step_finished(
+            "tests",
+            1,
+            StepOutcome::Succeeded,
+            Some(0),
+            at(261_000),
+            260_000,
         ),
     ];
     let mut m = model(&done, 270_000, "compact");
     select(&mut m, "image");
-    update(&mut m, Msg::Key(Key::plain(KeyCode::Enter)));
+    key(&mut m, Key::plain(KeyCode::Enter));
     assert_eq!(
         m.running.as_ref().map(|r| r.step.as_str()),
         Some("image"),
@@ -149,39 +100,6 @@ fn running() -> Model {
     );
     update(&mut m, Msg::Tick(at(300_000)));
     m
-}
-
-fn draw(m: &Model, w: u16, h: u16) -> Buffer {
-    let layout = builtin(&m.layout_name).unwrap();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render(f, m, &layout, &Theme { color: true }))
-        .unwrap();
-    term.backend().buffer().clone()
-}
-
-/// The buffer as lines of text (wide characters once), each ended by `|`.
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        out.push_str(&row(buf, y));
-        out.push_str("|\n");
-    }
-    out
-}
-
-fn row(buf: &Buffer, y: u16) -> String {
-    let mut out = String::new();
-    let mut skip = 0;
-    for x in 0..buf.area.width {
-        if skip > 0 {
-            skip -= 1;
-            continue;
-        }
-        let sym = buf[(x, y)].symbol();
-        skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-        out.push_str(sym);
-    }
-    out
 }
 
 /// The checklist pane's line (the pane is on the left, drawn with a heavy border when focused)
@@ -193,35 +111,20 @@ fn list_line(buf: &Buffer, needle: &str) -> String {
         .unwrap_or_else(|| panic!("no line with {needle:?} in\n{}", text(buf)))
 }
 
-/// Foreground colour of the first cell of `needle` on screen.
-fn fg_of(buf: &Buffer, needle: &str) -> Color {
-    let first: String = needle.chars().take(1).collect();
-    for y in 0..buf.area.height {
-        let line = row(buf, y);
-        if let Some(i) = line.find(needle) {
-            // Column of the match: the display width of what precedes it.
-            let x = unicode_width::UnicodeWidthStr::width(&line[..i]) as u16;
-            assert_eq!(buf[(x, y)].symbol(), first);
-            return buf[(x, y)].fg;
-        }
-    }
-    panic!("{needle:?} not on screen:\n{}", text(buf));
-}
-
 #[test]
 fn expected_durations_and_eta_while_running() {
     let m = running();
-    insta::assert_snapshot!("running_compact_80x24", text(&draw(&m, 80, 24)));
+    insta::assert_snapshot!("running_compact_80x24", screen(&m, 80, 24));
     let mut wide = m.clone();
     wide.layout_name = "default".into();
     wide.panes = builtin("default").unwrap().panes();
-    insta::assert_snapshot!("running_default_120x40", text(&draw(&wide, 120, 40)));
+    insta::assert_snapshot!("running_default_120x40", screen(&wide, 120, 40));
 }
 
 #[test]
 fn checklist_pane_shows_actual_against_expected() {
     let m = running();
-    let buf = draw(&m, 80, 24);
+    let buf = draw(&m, 80, 24, true);
     // Ran: against the median of past runs, amber past their p90 (4m20s > 4m).
     assert!(list_line(&buf, "Unit tests").contains("4m20s/~3m00s"));
     assert_eq!(fg_of(&buf, "4m20s/~3m00s"), Color::Yellow);
@@ -237,12 +140,15 @@ fn checklist_pane_shows_actual_against_expected() {
     // Within the p90 a run over the median is not flagged.
     let mut calm = m.clone();
     calm.history.get_mut("tests").unwrap().p90_ms = Some(300_000);
-    assert_eq!(fg_of(&draw(&calm, 80, 24), "4m20s/~3m00s"), Color::DarkGray);
+    assert_eq!(
+        fg_of(&draw(&calm, 80, 24, true), "4m20s/~3m00s"),
+        Color::DarkGray
+    );
 
     // Without history the estimates are what the pane shows, as before.
     let mut plain = m;
     plain.history.clear();
-    let buf = draw(&plain, 80, 24);
+    let buf = draw(&plain, 80, 24, true);
     assert!(list_line(&buf, "Unit tests").contains("4m20s/5m"));
     assert!(list_line(&buf, "Build the image").contains("30s/2m"));
     assert!(list_line(&buf, "Deploy to production").contains("~3m"));
@@ -255,7 +161,7 @@ fn header_eta_is_the_time_left() {
     // expected time, so that is a lower bound.
     let mut m = running();
     assert_eq!(shipdeck::core::history::eta_ms(&m), Some(275_000));
-    let head = row(&draw(&m, 80, 24), 0);
+    let head = row(&draw(&m, 80, 24, true), 0);
     assert!(head.contains("ETA ≥4m35s"), "{head}");
 
     // With the manual step ticked every step ahead is known.
@@ -266,7 +172,7 @@ fn header_eta_is_the_time_left() {
             by: "ana@box".into(),
         },
     ));
-    let head = row(&draw(&m, 80, 24), 0);
+    let head = row(&draw(&m, 80, 24, true), 0);
     assert!(head.contains("ETA 4m35s"), "{head}");
 }
 
@@ -280,7 +186,7 @@ fn no_eta_when_the_run_is_over_or_nothing_is_known() {
         },
     )];
     let m = model(&finished, 6_000, "compact");
-    let buf = draw(&m, 120, 40);
+    let buf = draw(&m, 120, 40, true);
     assert!(!row(&buf, 0).contains("ETA"));
 
     let mut unknown = model(&[], 6_000, "compact");
@@ -293,7 +199,7 @@ fn no_eta_when_the_run_is_over_or_nothing_is_known() {
     .unwrap();
     unknown.checklist = Arc::new(c);
     unknown.rows = shipdeck::core::model::rows_of(&unknown.checklist);
-    let buf = draw(&unknown, 120, 40);
+    let buf = draw(&unknown, 120, 40, true);
     assert!(!row(&buf, 0).contains("ETA"));
 }
 
@@ -317,7 +223,7 @@ fn a_watcher_sees_whom_it_follows_and_the_newest_signoff() {
     let mut m = model(&entries, 20_000, "compact");
     m.role = Role::Watcher;
     m.driver = "bo@desk".into();
-    let buf = draw(&m, 80, 24);
+    let buf = draw(&m, 80, 24, true);
     insta::assert_snapshot!("watcher_compact_80x24", text(&buf));
     let head = row(&buf, 0);
     assert!(head.contains("watching · driver ana@box"), "{head}");
@@ -339,14 +245,14 @@ fn a_watcher_sees_whom_it_follows_and_the_newest_signoff() {
             pid: 7,
         },
     ));
-    let head = row(&draw(&m, 80, 24), 0);
+    let head = row(&draw(&m, 80, 24, true), 0);
     assert!(head.contains("watching · driver eve@ops"), "{head}");
 }
 
 #[test]
 fn the_driver_sees_the_newest_signoff_too() {
     let m = model(&[signed("review", "bo@desk", 9_000)], 20_000, "compact");
-    let buf = draw(&m, 80, 24);
+    let buf = draw(&m, 80, 24, true);
     assert!(row(&buf, 0).contains("driver ana@box"));
     assert!(row(&buf, 1).contains("✍ review by bo@desk"));
 }
@@ -357,7 +263,7 @@ fn header_fits_every_width_and_keeps_the_essentials() {
     watcher.role = Role::Watcher;
     for m in [running(), watcher] {
         for w in 40..=160u16 {
-            let buf = draw(&m, w, 24);
+            let buf = draw(&m, w, 24, true);
             let head = row(&buf, 0);
             assert!(
                 head.contains("Shop release") && head.contains("RUNNING"),

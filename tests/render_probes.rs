@@ -2,18 +2,18 @@
 //! insecure with an expiring certificate, the details view) and checks that can fail: the
 //! banner only while advised, the error-rate text, the sparkline, tiny sizes.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
+mod common;
+
+use common::{
+    RunStart, Scenario, assert_draws_at_tiny_sizes, assert_no_colour, at_secs as at, draw, fg_of,
+    screen,
+};
 use ratatui::style::{Color, Modifier};
 use shipdeck::config::layout::{PaneId, builtin};
 use shipdeck::config::load::{LoadOptions, load_checklist};
-use shipdeck::core::journal::{ChecklistRef, Entry, Event};
 use shipdeck::core::model::Model;
 use shipdeck::core::probes::{FailureKind, Health, Sample};
 use shipdeck::core::run::RunState;
-use shipdeck::ui::{Theme, clock, render};
 use std::sync::Arc;
 
 const LIST: &str = r#"
@@ -41,38 +41,13 @@ phases:
 
 const NOW: i64 = 120;
 
-fn at(s: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap() + Duration::seconds(s)
-}
-
 fn model(layout: &str) -> Model {
-    clock::force_utc();
-    let c = load_checklist(LIST, "web.yaml", &LoadOptions::default()).unwrap();
-    let started = Entry::new(
-        at(0),
-        Event::RunStarted {
-            run: "20261121T120000Z-3f2a".into(),
-            checklist: ChecklistRef {
-                name: "Web release".into(),
-                path: "web.yaml".into(),
-                sha256: "00".into(),
-            },
-            vars: Default::default(),
-            user: "ana".into(),
-            host: "box".into(),
-            pid: 1,
-            mode: "tui".into(),
-            context: None,
-            namespace: None,
-            layout: None,
-        },
-    );
-    let mut m = Model::new(
-        Arc::new(c),
-        RunState::replay(&[started]),
-        "ana@box".into(),
-        at(0),
-    );
+    let start = RunStart {
+        cluster: None,
+        ..RunStart::default()
+    };
+    let mut m = common::replayed(LIST, &start, &[], at(0));
+    // The layout's panes only: not `use_layout`, so `pair` draws without its large type.
     let l = builtin(layout).unwrap();
     m.layout_name = l.name.clone();
     m.panes = l.panes();
@@ -189,40 +164,8 @@ fn zoomed(mut m: Model) -> Model {
     if !m.panes.contains(&PaneId::Probes) {
         m.panes.push(PaneId::Probes);
     }
-    m.focus = m.panes.iter().position(|p| *p == PaneId::Probes).unwrap();
-    m.zoom = true;
-    m
+    common::zoomed(m, PaneId::Probes)
 }
-
-fn draw(m: &Model, w: u16, h: u16, color: bool) -> Buffer {
-    let layout = builtin(&m.layout_name).unwrap();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render(f, m, &layout, &Theme { color }))
-        .unwrap();
-    term.backend().buffer().clone()
-}
-
-/// The screen as text (wide characters once), `|` marking each line's end.
-fn screen(m: &Model, w: u16, h: u16) -> String {
-    let buf = draw(m, w, h, true);
-    let mut out = String::new();
-    for y in 0..h {
-        let mut skip = 0;
-        for x in 0..w {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-            out.push_str(sym);
-        }
-        out.push_str("|\n");
-    }
-    out
-}
-
-type Scenario = fn(&str) -> Model;
 
 const SCENARIOS: [(&str, Scenario); 5] = [
     ("green", green),
@@ -336,17 +279,8 @@ fn rows_say_numbers_against_the_slo() {
     let m = zoomed(cert("default"));
     let buf = draw(&m, 120, 40, true);
     let s = screen(&m, 120, 40);
-    let fg_of = |word: &str| {
-        let (y, line) = s
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.contains(word))
-            .unwrap();
-        let x = line[..line.find(word).unwrap()].chars().count();
-        buf[(x as u16, y as u16)].fg
-    };
-    assert_eq!(fg_of("cert 9d"), Color::Yellow);
-    assert_eq!(fg_of("insecure"), Color::Yellow);
+    assert_eq!(fg_of(&buf, "cert 9d"), Color::Yellow);
+    assert_eq!(fg_of(&buf, "insecure"), Color::Yellow);
     assert!(s.contains("certificate expires in 9 days"), "{s}");
 }
 
@@ -396,27 +330,9 @@ fn no_colour_and_tiny_sizes() {
     for (name, scenario) in SCENARIOS {
         for layout in ["default", "compact", "pair", "wide"] {
             let m = zoomed(scenario(layout));
-            for c in draw(&m, 120, 40, false).content() {
-                assert_eq!(
-                    (c.fg, c.bg),
-                    (Color::Reset, Color::Reset),
-                    "{name} {layout}"
-                );
-            }
+            assert_no_colour(&draw(&m, 120, 40, false), &format!("{name} {layout}"));
             for m in [m.clone(), scenario(layout)] {
-                for (w, h) in [
-                    (1, 1),
-                    (2, 3),
-                    (10, 4),
-                    (20, 5),
-                    (30, 8),
-                    (40, 10),
-                    (60, 15),
-                    (80, 24),
-                ] {
-                    let buf = draw(&m, w, h, true);
-                    assert_eq!((buf.area.width, buf.area.height), (w, h));
-                }
+                assert_draws_at_tiny_sizes(&m);
             }
         }
     }

@@ -3,21 +3,21 @@
 //! legend of the newest ones, and the plan alone before anything ran. Times are fixed and shown
 //! in UTC (`clock::force_utc`).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ratatui::Terminal;
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{RunStart, draw, row, step_finished, step_started, text};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
-use shipdeck::config::layout::{PaneId, builtin};
-use shipdeck::config::load::{LoadOptions, load_checklist};
+use ratatui::{Frame, Terminal};
+use shipdeck::config::layout::PaneId;
 use shipdeck::core::history::StepStats;
-use shipdeck::core::journal::{ChecklistRef, Entry, Event, StepOutcome};
+use shipdeck::core::journal::{Entry, Event, StepOutcome};
 use shipdeck::core::model::{Model, Phase, Running};
-use shipdeck::core::run::RunState;
+use shipdeck::ui::Theme;
 use shipdeck::ui::panes::{self, Ctx};
-use shipdeck::ui::{Theme, clock, render};
-use std::sync::Arc;
 
 const LIST: &str = r#"
 name: Web release 2.0
@@ -45,62 +45,30 @@ phases:
       - { id: announce, title: Announce the release, manual: true, estimate: 30s }
 "#;
 
+/// `s` seconds (to the millisecond) after 12:00:00.
 fn at(s: f64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
-        + Duration::milliseconds((s * 1000.0) as i64)
+    common::at_ms((s * 1000.0) as i64)
 }
 
 fn entry(s: f64, event: Event) -> Entry {
     Entry::new(at(s), event)
 }
 
-fn run_started() -> Entry {
-    entry(
-        0.0,
-        Event::RunStarted {
-            run: "20261121T120000Z-7e1b".into(),
-            checklist: ChecklistRef {
-                name: "Web release 2.0".into(),
-                path: "web.yaml".into(),
-                sha256: "00".into(),
-            },
-            vars: Default::default(),
-            user: "ana".into(),
-            host: "box".into(),
-            pid: 1,
-            mode: "cockpit".into(),
-            context: Some("prod".into()),
-            namespace: Some("shop".into()),
-            layout: None,
-        },
-    )
-}
+const START: RunStart = RunStart {
+    run: "20261121T120000Z-7e1b",
+    name: "Web release 2.0",
+    path: "web.yaml",
+    mode: "cockpit",
+    cluster: Some(("prod", "shop")),
+};
 
 fn started(step: &str, s: f64) -> Entry {
-    entry(
-        s,
-        Event::StepStarted {
-            step: step.into(),
-            attempt: 1,
-            by: "ana@box".into(),
-            what: None,
-        },
-    )
+    step_started(step, 1, at(s))
 }
 
 fn finished(step: &str, from: f64, to: f64) -> Entry {
-    entry(
-        to,
-        Event::StepFinished {
-            step: step.into(),
-            attempt: 1,
-            outcome: StepOutcome::Succeeded,
-            exit_code: Some(0),
-            signal: None,
-            duration_ms: ((to - from) * 1000.0) as u64,
-            message: None,
-        },
-    )
+    let ms = ((to - from) * 1000.0) as u64;
+    step_finished(step, 1, StepOutcome::Succeeded, Some(0), at(to), ms)
 }
 
 fn probe(s: f64, from: &str, to: &str) -> Entry {
@@ -111,6 +79,22 @@ fn probe(s: f64, from: &str, to: &str) -> Entry {
             from: from.into(),
             to: to.into(),
             detail: String::new(),
+        },
+    )
+}
+
+/// `rollout` set the web image to 2.0 (revision 3 to 4).
+fn image_set(s: f64) -> Entry {
+    entry(
+        s,
+        Event::ActionApplied {
+            step: "rollout".into(),
+            action: "set_image deployment/web web=registry/web:2.0".into(),
+            target: "deployment/web".into(),
+            before: "registry/web:1.9".into(),
+            after: "registry/web:2.0".into(),
+            revision_before: Some(3),
+            revision_after: Some(4),
         },
     )
 }
@@ -129,18 +113,7 @@ fn history() -> std::collections::BTreeMap<String, StepStats> {
 }
 
 fn model(yaml: &str, entries: &[Entry], now: f64) -> Model {
-    clock::force_utc();
-    let c = load_checklist(yaml, "web.yaml", &LoadOptions::default()).unwrap();
-    let mut all = vec![run_started()];
-    all.extend_from_slice(entries);
-    let mut m = Model::new(
-        Arc::new(c),
-        RunState::replay(&all),
-        "ana@box".into(),
-        at(now),
-    );
-    m.use_layout(&builtin("wide").unwrap());
-    m
+    common::model(yaml, &START, entries, at(now), "wide")
 }
 
 /// The release at 12:03:50: tests overran (48s against 40s), backup was quick, QA ticked and
@@ -170,18 +143,7 @@ fn release() -> Model {
             },
         ),
         started("rollout", 75.0),
-        entry(
-            77.0,
-            Event::ActionApplied {
-                step: "rollout".into(),
-                action: "set_image deployment/web web=registry/web:2.0".into(),
-                target: "deployment/web".into(),
-                before: "registry/web:1.9".into(),
-                after: "registry/web:2.0".into(),
-                revision_before: Some(3),
-                revision_after: Some(4),
-            },
-        ),
+        image_set(77.0),
         entry(
             140.0,
             Event::WaitSatisfied {
@@ -225,57 +187,28 @@ fn release() -> Model {
 }
 
 /// The timeline focused and zoomed.
-fn zoomed(mut m: Model) -> Model {
-    m.focus = m.panes.iter().position(|p| *p == PaneId::Timeline).unwrap();
-    m.zoom = true;
-    m
-}
-
-fn draw(m: &Model, w: u16, h: u16) -> Buffer {
-    let layout = builtin(&m.layout_name).unwrap();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render(f, m, &layout, &Theme { color: true }))
-        .unwrap();
-    term.backend().buffer().clone()
+fn zoomed(m: Model) -> Model {
+    common::zoomed(m, PaneId::Timeline)
 }
 
 /// Only the timeline pane, filling a `w`×`h` area (no border).
 fn draw_pane(m: &Model, w: u16, h: u16) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(w.max(1), h.max(1))).unwrap();
-    term.draw(|f| {
-        let theme = Theme { color: true };
-        let mut cx = Ctx {
-            frame: f,
-            m,
-            theme: &theme,
-            focused: true,
-        };
-        panes::draw(&mut cx, PaneId::Timeline, Rect::new(0, 0, w, h));
-    })
-    .unwrap();
+    term.draw(|f| timeline_pane(f, m, Rect::new(0, 0, w, h), true))
+        .unwrap();
     term.backend().buffer().clone()
 }
 
-fn row(buf: &Buffer, y: u16) -> String {
-    let mut out = String::new();
-    let mut skip = 0;
-    for x in 0..buf.area.width {
-        if skip > 0 {
-            skip -= 1;
-            continue;
-        }
-        let sym = buf[(x, y)].symbol();
-        skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-        out.push_str(sym);
-    }
-    out
-}
-
-/// The buffer as lines of text (wide characters once), each ended by `|`.
-fn text(buf: &Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| format!("{}|\n", row(buf, y)))
-        .collect()
+/// Draws the timeline pane of `m` into `area`: focused and in colour, or neither.
+fn timeline_pane(f: &mut Frame, m: &Model, area: Rect, on: bool) {
+    let theme = Theme { color: on };
+    let mut cx = Ctx {
+        frame: f,
+        m,
+        theme: &theme,
+        focused: on,
+    };
+    panes::draw(&mut cx, PaneId::Timeline, area);
 }
 
 /// The row of the pane holding `needle`, and its index (on a whole screen, the zoomed pane's
@@ -300,16 +233,19 @@ fn colours_of(buf: &Buffer, y: u16, sym: &str) -> Vec<Color> {
 #[test]
 fn snapshots_of_a_release_under_way() {
     let m = zoomed(release());
-    insta::assert_snapshot!("release_zoomed_120x30", text(&draw(&m, 120, 30)));
-    insta::assert_snapshot!("release_zoomed_80x24", text(&draw(&m, 80, 24)));
-    insta::assert_snapshot!("release_zoomed_30x6", text(&draw(&m, 30, 6)));
-    insta::assert_snapshot!("release_wide_200x50", text(&draw(&release(), 200, 50)));
+    insta::assert_snapshot!("release_zoomed_120x30", text(&draw(&m, 120, 30, true)));
+    insta::assert_snapshot!("release_zoomed_80x24", text(&draw(&m, 80, 24, true)));
+    insta::assert_snapshot!("release_zoomed_30x6", text(&draw(&m, 30, 6, true)));
+    insta::assert_snapshot!(
+        "release_wide_200x50",
+        text(&draw(&release(), 200, 50, true))
+    );
     insta::assert_snapshot!("release_pane_30x5", text(&draw_pane(&release(), 30, 5)));
 }
 
 #[test]
 fn every_leaf_step_has_a_row_with_actual_against_planned() {
-    let buf = draw(&zoomed(release()), 120, 30);
+    let buf = draw(&zoomed(release()), 120, 30, true);
     for (title, right) in [
         ("All unit tests pass", "48s/40s"),
         ("Database backup", "12s/20s"),
@@ -330,7 +266,7 @@ fn every_leaf_step_has_a_row_with_actual_against_planned() {
 
 #[test]
 fn an_overrun_shows_both_numbers_and_the_warning_colour() {
-    let buf = draw(&zoomed(release()), 120, 30);
+    let buf = draw(&zoomed(release()), 120, 30, true);
     let (y, l) = line_with(&buf, "All unit tests pass");
     assert!(l.contains("48s/40s"), "{l}");
     let bar = colours_of(&buf, y, "█");
@@ -350,7 +286,7 @@ fn an_overrun_shows_both_numbers_and_the_warning_colour() {
 
 #[test]
 fn each_milestone_kind_appears() {
-    let buf = draw(&zoomed(release()), 120, 30);
+    let buf = draw(&zoomed(release()), 120, 30, true);
     let (_, rollout) = line_with(&buf, "Roll out web 2.0");
     assert!(rollout.contains('⚑'), "action applied: {rollout}");
     assert!(rollout.contains('✔'), "rollout complete: {rollout}");
@@ -374,7 +310,7 @@ fn each_milestone_kind_appears() {
     ] {
         assert!(legend.contains(part), "{part:?} in {legend:?}");
     }
-    let narrow = draw(&zoomed(release()), 80, 24);
+    let narrow = draw(&zoomed(release()), 80, 24, true);
     let (_, legend) = line_with(&narrow, "advice cleared");
     assert!(
         !legend.contains("12:01:17"),
@@ -392,18 +328,7 @@ fn each_milestone_kind_appears() {
 fn the_action_and_rollback_texts_in_the_legend() {
     let mut entries = vec![
         started("rollout", 1.0),
-        entry(
-            2.0,
-            Event::ActionApplied {
-                step: "rollout".into(),
-                action: "set_image deployment/web web=registry/web:2.0".into(),
-                target: "deployment/web".into(),
-                before: "registry/web:1.9".into(),
-                after: "registry/web:2.0".into(),
-                revision_before: Some(3),
-                revision_after: Some(4),
-            },
-        ),
+        image_set(2.0),
         entry(
             30.0,
             Event::WaitTimedOut {
@@ -435,7 +360,7 @@ fn the_action_and_rollback_texts_in_the_legend() {
         },
     ));
     let m = zoomed(model(LIST, &entries, 45.0));
-    let buf = draw(&m, 120, 30);
+    let buf = draw(&m, 120, 30, true);
     let (_, legend) = line_with(&buf, "set_image web → 2.0");
     for part in [
         "12:00:02 ⚑ set_image web → 2.0",
@@ -500,7 +425,7 @@ fn before_anything_ran_the_plan_is_shown() {
     let mut m = model(LIST, &[], 0.0);
     m.history = history();
     let m = zoomed(m);
-    let buf = draw(&m, 80, 24);
+    let buf = draw(&m, 80, 24, true);
     insta::assert_snapshot!("not_started_zoomed_80x24", text(&buf));
     line_with(&buf, "nothing has run yet");
     let (_, l) = line_with(&buf, "All unit tests pass");
@@ -519,7 +444,7 @@ fn before_anything_ran_the_plan_is_shown() {
 fn without_estimates_or_history_it_says_where_plans_come_from() {
     let yaml = "name: Bare\nphases:\n  - name: One\n    steps:\n      - { id: a, title: A, run: \"true\" }\n      - { id: b, title: B, run: \"true\" }\n";
     let m = zoomed(model(yaml, &[], 0.0));
-    let s = text(&draw(&m, 80, 24));
+    let s = text(&draw(&m, 80, 24, true));
     insta::assert_snapshot!("no_plan_zoomed_80x24", s);
     assert!(s.contains("estimate:") && s.contains("past runs"), "{s}");
 }
@@ -537,17 +462,8 @@ fn never_panics_and_never_draws_outside_the_pane() {
         for w in 0..=64u16 {
             for h in 0..=10u16 {
                 let mut term = Terminal::new(TestBackend::new(70, 12)).unwrap();
-                term.draw(|f| {
-                    let theme = Theme { color: false };
-                    let mut cx = Ctx {
-                        frame: f,
-                        m,
-                        theme: &theme,
-                        focused: false,
-                    };
-                    panes::draw(&mut cx, PaneId::Timeline, Rect::new(2, 1, w, h));
-                })
-                .unwrap();
+                term.draw(|f| timeline_pane(f, m, Rect::new(2, 1, w, h), false))
+                    .unwrap();
                 let buf = term.backend().buffer();
                 for y in 0..12u16 {
                     for x in 0..70u16 {
@@ -563,7 +479,7 @@ fn never_panics_and_never_draws_outside_the_pane() {
         }
     }
     for (w, h) in [(30, 5), (30, 6), (80, 24), (120, 30)] {
-        draw(&zoomed(release()), w, h);
+        draw(&zoomed(release()), w, h, true);
     }
 }
 
@@ -583,38 +499,15 @@ fn lines_never_overflow_so_the_right_column_is_never_cut() {
 fn a_retried_step_shows_its_failed_attempt() {
     let entries = vec![
         started("tests", 0.0),
-        entry(
-            10.0,
-            Event::StepFinished {
-                step: "tests".into(),
-                attempt: 1,
-                outcome: StepOutcome::Failed,
-                exit_code: Some(1),
-                signal: None,
-                duration_ms: 10_000,
-                message: None,
-            },
-        ),
-        entry(
-            20.0,
-            Event::StepStarted {
-                step: "tests".into(),
-                attempt: 2,
-                by: "ana@box".into(),
-                what: None,
-            },
-        ),
-        entry(
-            50.0,
-            Event::StepFinished {
-                step: "tests".into(),
-                attempt: 2,
-                outcome: StepOutcome::Succeeded,
-                exit_code: Some(0),
-                signal: None,
-                duration_ms: 30_000,
-                message: None,
-            },
+        step_finished("tests", 1, StepOutcome::Failed, Some(1), at(10.0), 10_000),
+        step_started("tests", 2, at(20.0)),
+        step_finished(
+            "tests",
+            2,
+            StepOutcome::Succeeded,
+            Some(0),
+            at(50.0),
+            30_000,
         ),
     ];
     let m = model(LIST, &entries, 55.0);

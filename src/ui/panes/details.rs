@@ -133,6 +133,19 @@ fn content(m: &Model, step: &Step, t: &Theme) -> Vec<Line<'static>> {
     if let Some(d) = step.estimate {
         facts.push(format!("estimate {}", format_duration_spec(d)));
     }
+    // What past runs say: the number the ETA uses.
+    if let Some(s) = m.history.get(&step.id).filter(|s| s.median_ms.is_some()) {
+        let ms = |v: Option<u64>| {
+            crate::config::units::format_duration(std::time::Duration::from_millis(v.unwrap_or(0)))
+        };
+        facts.push(format!(
+            "past runs: median {} · p90 {} · {} run{}",
+            ms(s.median_ms),
+            ms(s.p90_ms),
+            s.runs,
+            if s.runs == 1 { "" } else { "s" }
+        ));
+    }
     if let Some(cwd) = &step.cwd {
         facts.push(format!("cwd {}", clean(cwd)));
     }

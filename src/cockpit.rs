@@ -90,10 +90,12 @@ pub async fn run(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     // Sign-offs and comments from `shipdeck watch` come in through the journal.
-    let mut journal = session.journal;
-    let own = journal.track_own();
-    let offset = std::fs::metadata(journal.path()).map_or(0, |m| m.len());
-    let tail = crate::sources::journal_tail::JournalTail::new(journal.path(), offset, Some(own));
+    let journal = session.journal;
+    let tail = crate::sources::journal_tail::JournalTail::new(
+        journal.path(),
+        session.tail_from,
+        Some(session.own.clone()),
+    );
     crate::sources::journal_tail::spawn(tail, None, false, tx.clone());
     let exec = Executor::new(journal, tx.clone(), session.secrets, base_dir);
     let run_id = model.run_id.clone();

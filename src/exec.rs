@@ -25,8 +25,21 @@ pub static CRASH: Mutex<Crash> = Mutex::new(Crash {
     running: None,
 });
 
+/// The process no longer drives a run (its lock is released): a later panic records nothing.
+pub fn forget_journal() {
+    if let Ok(mut c) = CRASH.lock() {
+        c.journal = None;
+        c.running = None;
+    }
+}
+
 /// Called from the panic hook: kill the running step's group and record how the run ended.
+/// Only a panic of the app loop (the main thread) ends the run: a background task that
+/// panics dies alone, and the cockpit goes on.
 pub fn on_panic() {
+    if std::thread::current().name() != Some("main") {
+        return;
+    }
     let Ok(crash) = CRASH.lock() else { return };
     let Some(path) = &crash.journal else { return };
     let Ok(mut journal) = JournalWriter::open_append(path) else {

@@ -15,6 +15,10 @@ pub struct JournalWriter {
     path: PathBuf,
     /// Start offsets of the lines this writer appended, for a tail that must skip them.
     own: Option<OwnLines>,
+    /// A writer sharing another's journal must not glue its line onto a torn one: when the file
+    /// does not end with a newline, one goes first (readers skip a blank line, should the other
+    /// writer's line complete in between).
+    lead_newline: bool,
 }
 
 /// Byte offsets where this process's own lines start in a shared journal.
@@ -46,6 +50,7 @@ impl JournalWriter {
             file,
             path: path.to_path_buf(),
             own: None,
+            lead_newline: false,
         })
     }
 
@@ -62,6 +67,7 @@ impl JournalWriter {
             file,
             path: path.to_path_buf(),
             own: None,
+            lead_newline: false,
         })
     }
 
@@ -69,11 +75,12 @@ impl JournalWriter {
     /// [`open_append`](Self::open_append) it never touches what is there: a line that looks torn
     /// may be the driver's write in progress.
     pub fn open_shared(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().append(true).open(path)?;
+        let file = OpenOptions::new().append(true).read(true).open(path)?;
         Ok(JournalWriter {
             file,
             path: path.to_path_buf(),
             own: None,
+            lead_newline: true,
         })
     }
 
@@ -87,9 +94,25 @@ impl JournalWriter {
         &self.path
     }
 
+    fn ends_with_newline(&self) -> io::Result<bool> {
+        use std::os::unix::fs::FileExt;
+        let len = self.file.metadata()?.len();
+        if len == 0 {
+            return Ok(true);
+        }
+        let mut last = [0u8];
+        self.file.read_at(&mut last, len - 1)?;
+        Ok(last[0] == b'\n')
+    }
+
     /// Appends one event as a single `write` (O_APPEND keeps concurrent writers' lines whole).
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
-        let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+        let mut line = Vec::with_capacity(256);
+        let lead = self.lead_newline && !self.ends_with_newline()?;
+        if lead {
+            line.push(b'\n');
+        }
+        serde_json::to_writer(&mut line, entry).map_err(io::Error::other)?;
         line.push(b'\n');
         match &self.own {
             // Held across the write, so a tail that read the line finds its offset recorded.
@@ -97,7 +120,7 @@ impl JournalWriter {
                 let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
                 self.file.write_all(&line)?;
                 let end = self.file.stream_position()?;
-                own.insert(end - line.len() as u64);
+                own.insert(end - line.len() as u64 + u64::from(lead));
             }
             None => self.file.write_all(&line)?,
         }
@@ -113,6 +136,8 @@ impl JournalWriter {
 pub struct ReadJournal {
     pub entries: Vec<Entry>,
     pub warnings: Vec<String>,
+    /// Bytes up to the end of the last whole line: where a tail of the same file goes on.
+    pub complete_len: u64,
 }
 
 pub fn read_journal(path: &Path) -> io::Result<ReadJournal> {
@@ -123,7 +148,13 @@ pub fn read_journal(path: &Path) -> io::Result<ReadJournal> {
 /// Parses journal bytes. A bad last line without its newline is a torn write from a crash and
 /// is ignored with a warning; any other bad line is skipped with a warning naming its line.
 pub fn parse_journal(bytes: &[u8], name: &str) -> ReadJournal {
-    let mut out = ReadJournal::default();
+    let mut out = ReadJournal {
+        complete_len: bytes
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i as u64 + 1),
+        ..ReadJournal::default()
+    };
     let text = String::from_utf8_lossy(bytes);
     let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.split_terminator('\n').collect();

@@ -1,13 +1,19 @@
-//! One driver per run (SPEC §6): `RUNS_DIR/<slug>/<run-id>.lock` names the process driving it.
-//! Created with O_EXCL, removed when the driver ends; a lock whose process is gone (kill -9,
-//! power loss) is stale and taken over with a warning.
+//! One driver per run (SPEC §6): `RUNS_DIR/<slug>/<run-id>.lock` beside the journal.
+//!
+//! The driver holds an exclusive `flock` on that file for as long as it runs, and writes who it
+//! is into it (pid, user@host, since). The kernel drops the lock when the process ends however it
+//! ends (kill -9, power loss of a container), so a lock is live exactly while its holder runs —
+//! no pid guessing. A lock file left by a holder that is gone is stale: the next driver takes it
+//! and says from whom.
 
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// Who holds a run's lock.
+/// Who holds (or last held) a run's lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
     pub pid: u32,
@@ -15,10 +21,6 @@ pub struct Holder {
     pub host: String,
     /// When the lock was taken, RFC 3339 UTC.
     pub since: String,
-    /// The process's start time (clock ticks since boot, from `/proc`), so a recycled pid is
-    /// not taken for the driver.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start: Option<u64>,
 }
 
 impl Holder {
@@ -26,18 +28,13 @@ impl Holder {
         format!("{}@{}", self.user, self.host)
     }
 
-    /// Whether the process that took the lock still runs (on this host).
-    pub fn alive(&self) -> bool {
-        let (_, host) = crate::paths::identity();
-        if host != self.host {
-            // Another machine sharing the runs dir: its pids mean nothing here.
-            return true;
+    fn unknown() -> Holder {
+        Holder {
+            pid: 0,
+            user: "someone".into(),
+            host: "?".into(),
+            since: "just now".into(),
         }
-        crate::paths::pid_alive(self.pid)
-            && match (self.start, process_start(self.pid)) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
     }
 }
 
@@ -46,104 +43,95 @@ pub fn lock_path(journal: &Path) -> PathBuf {
     journal.with_extension("lock")
 }
 
-/// The live holder of a run's lock, if any.
+fn open(path: &Path) -> std::io::Result<File> {
+    crate::journal_io::ensure_parent(path)?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+fn read_holder(file: &mut File) -> Option<Holder> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(text.trim()).ok()
+}
+
+/// The live holder of a run's lock, if anybody drives the run now.
 pub fn holder(journal: &Path) -> Option<Holder> {
-    read(&lock_path(journal)).filter(Holder::alive)
+    let file = File::open(lock_path(journal)).ok()?;
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        // Nobody holds it: whatever the file says is history.
+        Ok(_) => None,
+        Err((mut file, _)) => Some(read_holder(&mut file).unwrap_or_else(Holder::unknown)),
+    }
 }
 
-fn read(path: &Path) -> Option<Holder> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-/// A process's start time in clock ticks since boot (`/proc/PID/stat` field 22).
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// The lock held by this process; removed on drop.
+/// The lock held by this process: released (and its file emptied) on drop.
 #[derive(Debug)]
 pub struct RunLock {
-    path: PathBuf,
+    file: Flock<File>,
 }
 
 impl RunLock {
-    /// Takes the run's lock. Err names the live holder; Ok carries a warning when a stale lock
-    /// was taken over.
+    /// Takes the run's lock. Err names the live holder; Ok carries a warning when the lock of a
+    /// driver that is gone was taken over.
     pub fn acquire(journal: &Path) -> Result<(RunLock, Option<String>), String> {
         let path = lock_path(journal);
+        let file =
+            open(&path).map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
+        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(f) => f,
+            Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
+                let h = read_holder(&mut file).unwrap_or_else(Holder::unknown);
+                return Err(format!(
+                    "this run is being driven by {} (pid {}, since {}); follow it with `shipdeck watch` instead, or end that process first",
+                    h.by(),
+                    h.pid,
+                    h.since
+                ));
+            }
+            Err((_, e)) => return Err(format!("cannot lock {}: {e}", path.display())),
+        };
+        let warning = read_holder(&mut file).map(|h| {
+            format!(
+                "took over the run from {} (pid {} is no longer running; its lock from {} was stale)",
+                h.by(),
+                h.pid,
+                h.since
+            )
+        });
         let (user, host) = crate::paths::identity();
         let me = Holder {
             pid: std::process::id(),
             user,
             host,
             since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            start: process_start(std::process::id()),
         };
-        let mut warning = None;
-        for _ in 0..3 {
-            match create(&path, &me) {
-                Ok(()) => return Ok((RunLock { path }, warning)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(format!("cannot create the lock {}: {e}", path.display())),
-            }
-            match read(&path) {
-                Some(h) if h.pid == me.pid && h.host == me.host => {
-                    return Ok((RunLock { path }, warning));
-                }
-                Some(h) if h.alive() => {
-                    return Err(format!(
-                        "this run is being driven by {} (pid {}, since {}); follow it with `shipdeck watch` instead, or end that process first",
-                        h.by(),
-                        h.pid,
-                        h.since
-                    ));
-                }
-                Some(h) => {
-                    warning = Some(format!(
-                        "took over the run from {} (pid {} is no longer running; its lock from {} was stale)",
-                        h.by(),
-                        h.pid,
-                        h.since
-                    ))
-                }
-                None => {
-                    warning = Some(format!(
-                        "took over the run: its lock {} was unreadable",
-                        path.display()
-                    ))
-                }
-            }
-            // Stale: remove and try again (another process may win the race; then it holds it).
-            let _ = std::fs::remove_file(&path);
-        }
-        Err(format!(
-            "cannot take the lock {}: another process keeps taking it",
-            path.display()
-        ))
+        let text = serde_json::to_string(&me).map_err(|e| e.to_string())?;
+        let write = |f: &mut File| -> std::io::Result<()> {
+            f.set_len(0)?;
+            f.seek(SeekFrom::Start(0))?;
+            f.write_all(format!("{text}\n").as_bytes())?;
+            f.sync_data()
+        };
+        write(&mut file).map_err(|e| format!("cannot write the lock {}: {e}", path.display()))?;
+        Ok((RunLock { file }, warning))
     }
-}
-
-fn create(path: &Path, me: &Holder) -> std::io::Result<()> {
-    crate::journal_io::ensure_parent(path)?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    let text = serde_json::to_string(me).map_err(std::io::Error::other)?;
-    f.write_all(format!("{text}\n").as_bytes())?;
-    f.sync_data()
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        // Only our own lock: a takeover by someone else is theirs now.
-        if read(&self.path).is_some_and(|h| h.pid == std::process::id()) {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        // Emptied while still held, so nobody reads a finished driver as a stale one; the
+        // file stays (removing it would let two processes lock two different files).
+        let _ = self.file.set_len(0);
+        // Whatever the process does next, it no longer drives a run: a panic must not write
+        // into this journal any more.
+        crate::exec::forget_journal();
     }
 }
 
@@ -152,44 +140,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn second_acquire_in_another_process_is_refused_and_stale_is_taken_over() {
+    fn a_second_driver_is_refused_and_a_stale_lock_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("s/20261122T000000Z-aaaa.jsonl");
+        assert!(holder(&journal).is_none(), "no lock file: nobody drives");
         let (lock, warn) = RunLock::acquire(&journal).unwrap();
         assert!(warn.is_none());
-        assert_eq!(holder(&journal).unwrap().pid, std::process::id());
-        // A live holder that is not us: pid 1 (init) is always alive.
-        let (user, host) = crate::paths::identity();
-        let other = Holder {
-            pid: 1,
-            user: "ana".into(),
-            host: host.clone(),
-            since: "2026-11-22T00:00:00Z".into(),
-            start: None,
-        };
-        std::fs::write(lock_path(&journal), serde_json::to_string(&other).unwrap()).unwrap();
+        let h = holder(&journal).expect("held");
+        assert_eq!(h.pid, std::process::id());
+        // flock is per open file: a second acquire conflicts even in this process.
         let err = RunLock::acquire(&journal).unwrap_err();
         assert!(
-            err.contains(&format!("ana@{host}")) && err.contains("pid 1"),
+            err.contains(&h.by()) && err.contains("being driven by"),
             "{err}"
         );
-        // Dropping our handle must not remove someone else's lock.
         drop(lock);
-        assert!(lock_path(&journal).exists());
-        // A dead pid: stale, taken over with a warning naming the old holder.
+        assert!(holder(&journal).is_none(), "released on drop");
+        // A driver that died without releasing: its holder text is still there.
         let dead = Holder {
-            pid: 999_999_999,
-            user: user.clone(),
-            ..other
+            pid: 4242,
+            user: "ana".into(),
+            host: "box".into(),
+            since: "2026-11-22T00:00:00Z".into(),
         };
         std::fs::write(lock_path(&journal), serde_json::to_string(&dead).unwrap()).unwrap();
-        let (lock, warn) = RunLock::acquire(&journal).unwrap();
+        assert!(
+            holder(&journal).is_none(),
+            "not held: stale, whatever it says"
+        );
+        let (_lock, warn) = RunLock::acquire(&journal).unwrap();
         let warn = warn.unwrap();
         assert!(
-            warn.contains("999999999") && warn.contains("stale"),
+            warn.contains("ana@box") && warn.contains("4242") && warn.contains("stale"),
             "{warn}"
         );
-        drop(lock);
-        assert!(!lock_path(&journal).exists());
     }
 }

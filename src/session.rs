@@ -76,6 +76,10 @@ pub struct Session {
     pub warnings: Vec<String>,
     /// This process drives the run; a second driver is refused while it lives.
     pub lock: Option<crate::lock::RunLock>,
+    /// Where this process's own lines start in the journal, for a tail that must skip them.
+    pub own: crate::journal_io::OwnLines,
+    /// The journal bytes the state was replayed from: a tail picks up from here.
+    pub tail_from: u64,
 }
 
 impl Session {
@@ -92,8 +96,9 @@ impl Session {
         let run_id = paths::new_run_id(now);
         let slug = paths::checklist_slug(&loaded.checklist.name);
         let path = paths::journal_path(runs_dir, &slug, &run_id);
-        let journal = JournalWriter::create(&path)?;
         let (lock, _) = crate::lock::RunLock::acquire(&path).map_err(std::io::Error::other)?;
+        let mut journal = JournalWriter::create(&path)?;
+        let own = journal.track_own();
         let (user, host) = paths::identity();
         let cluster = loaded.checklist.cluster.as_ref();
         let mut session = Session {
@@ -104,6 +109,8 @@ impl Session {
             secrets: loaded.checklist.secrets(),
             warnings: Vec::new(),
             lock: Some(lock),
+            own,
+            tail_from: 0,
         };
         session.record(Event::RunStarted {
             run: run_id,
@@ -133,6 +140,12 @@ impl Session {
     /// Reopens a run's journal. Steps that were running when its driver died become
     /// interrupted (recorded as new events; nothing is rewritten).
     pub fn resume(loaded: &Loaded, journal_path: &Path) -> Result<Self, String> {
+        // The lock first: what is read after it is all a previous driver ever wrote.
+        let run_name = journal_path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let (lock, took_over) = crate::lock::RunLock::acquire(journal_path)
+            .map_err(|e| format!("cannot resume run {run_name}: {e}"))?;
         let read = read_journal(journal_path)
             .map_err(|e| format!("cannot read {}: {e}", journal_path.display()))?;
         let mut state = RunState::replay(&read.entries);
@@ -143,8 +156,6 @@ impl Session {
             ));
         }
         let mut warnings = read.warnings;
-        let (lock, took_over) = crate::lock::RunLock::acquire(journal_path)
-            .map_err(|e| format!("cannot resume run {}: {e}", state.run_id))?;
         warnings.extend(took_over);
         if let Some(c) = &state.checklist
             && c.sha256 != loaded.sha256
@@ -157,8 +168,9 @@ impl Session {
             ));
         }
         let interrupted = state.mark_unfinished_interrupted();
-        let journal = JournalWriter::open_append(journal_path)
+        let mut journal = JournalWriter::open_append(journal_path)
             .map_err(|e| format!("cannot append to {}: {e}", journal_path.display()))?;
+        let own = journal.track_own();
         let (user, host) = paths::identity();
         let mut session = Session {
             run_id: state.run_id.clone(),
@@ -168,6 +180,8 @@ impl Session {
             secrets: loaded.checklist.secrets(),
             warnings,
             lock: Some(lock),
+            own,
+            tail_from: read.complete_len,
         };
         let io = |e: std::io::Error| format!("cannot append to {}: {e}", journal_path.display());
         session

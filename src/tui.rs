@@ -57,6 +57,12 @@ pub fn install_panic_hook(on_panic: fn()) {
     HOOK.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some("main") {
+                // A background task died; the cockpit goes on. Its message goes to the state
+                // dir, not over the screen.
+                log_background_panic(info);
+                return;
+            }
             restore();
             on_panic();
             default(info);
@@ -96,5 +102,24 @@ impl Tui {
 impl Drop for Tui {
     fn drop(&mut self) {
         restore();
+    }
+}
+
+/// Appends a background thread's panic to `STATE_DIR/panics.log`.
+fn log_background_panic(info: &std::panic::PanicHookInfo<'_>) {
+    use std::io::Write;
+    let path = crate::paths::state_dir().join("panics.log");
+    let _ = crate::journal_io::ensure_parent(&path);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        let _ = writeln!(
+            f,
+            "{} thread {:?}: {info}",
+            chrono::Utc::now().to_rfc3339(),
+            std::thread::current().name().unwrap_or("?")
+        );
     }
 }

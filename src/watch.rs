@@ -182,6 +182,8 @@ pub async fn run(global: &Global, args: &WatchArgs) -> i32 {
         chrono::Utc::now(),
     );
     crate::core::follow::become_watcher(&mut model);
+    // Secrets reach this process through the environment or --var: masked on screen too.
+    model.secrets = loaded.checklist.secrets();
     model.driven_by = crate::lock::holder(&journal).map(|h| h.by());
     if let Some(w) = warnings.first() {
         crate::cockpit::warn(&mut model, w);

@@ -236,18 +236,8 @@ fn live_runs_are_left_out() {
         live += &format!("{ev}\n");
     }
     std::fs::write(dir.join("29991231T000000Z-0000.jsonl"), live).unwrap();
-    // Its driver holds the run's lock (SPEC §6): this test process, alive.
-    let host = String::from_utf8(
-        std::process::Command::new("hostname")
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let lock = serde_json::json!({
-        "pid": std::process::id(), "user": "ana", "host": host.trim(), "since": "2999-12-31T00:00:00Z"
-    });
-    std::fs::write(dir.join("29991231T000000Z-0000.lock"), lock.to_string()).unwrap();
+    // Its driver holds the run's lock (SPEC §6): this test process.
+    let _lock = shipdeck::lock::RunLock::acquire(&dir.join("29991231T000000Z-0000.jsonl")).unwrap();
 
     let out = shipdeck(&runs, &["history", &flaky, "--format", "json"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));

@@ -186,6 +186,10 @@ fn a_watcher_follows_the_driver_and_its_sign_off_unblocks_the_gate() {
         s.contains("only the driver runs steps")
     });
     p.keys("watcher", &["S"]);
+    p.wait("watcher", "the sign-off question", |s| {
+        s.contains("Sign off \"Reviewer approves the release\"?")
+    });
+    p.keys("watcher", &["y"]);
     p.keys("watcher", &["c"]);
     p.text("watcher", "release notes checked");
     p.keys("watcher", &["Enter"]);
@@ -249,7 +253,10 @@ fn a_watcher_follows_the_driver_and_its_sign_off_unblocks_the_gate() {
     // The driver quits: the watcher says nobody drives now; the lock is gone.
     p.keys("driver", &["q"]);
     p.wait("driver", "the driver's exit", |s| s.contains("EXIT="));
-    assert!(!journal.with_extension("lock").exists());
+    assert!(
+        shipdeck::lock::holder(&journal).is_none(),
+        "the lock is released"
+    );
     p.wait("watcher", "the watcher noticing", |s| {
         s.contains("stopped driving")
     });
@@ -294,7 +301,7 @@ fn watch_without_a_live_run_says_so_and_a_stale_lock_is_taken_over() {
         err.contains("took over the run from ana@") && err.contains("stale"),
         "{err}"
     );
-    assert!(!journal.with_extension("lock").exists());
+    assert!(shipdeck::lock::holder(&journal).is_none());
 }
 
 fn hostname() -> String {
@@ -302,8 +309,8 @@ fn hostname() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A journal with only its run_started event, and a lock held by this test process (alive).
-fn fake_live_run(runs: &Path, id: &str, name: &str, user: &str) {
+/// A journal with only its run_started event, and its lock held by this test process.
+fn fake_live_run(runs: &Path, id: &str, name: &str, user: &str) -> shipdeck::lock::RunLock {
     let dir = runs.join("fake");
     std::fs::create_dir_all(&dir).unwrap();
     let started = serde_json::json!({
@@ -311,19 +318,17 @@ fn fake_live_run(runs: &Path, id: &str, name: &str, user: &str) {
         "checklist": { "name": name, "path": "/nonexistent.yaml", "sha256": "00" },
         "vars": {}, "user": user, "host": hostname(), "pid": std::process::id(), "mode": "cockpit"
     });
-    std::fs::write(dir.join(format!("{id}.jsonl")), format!("{started}\n")).unwrap();
-    let lock = serde_json::json!({
-        "pid": std::process::id(), "user": user, "host": hostname(), "since": "2026-11-22T10:00:00Z"
-    });
-    std::fs::write(dir.join(format!("{id}.lock")), lock.to_string()).unwrap();
+    let journal = dir.join(format!("{id}.jsonl"));
+    std::fs::write(&journal, format!("{started}\n")).unwrap();
+    shipdeck::lock::RunLock::acquire(&journal).unwrap().0
 }
 
 #[test]
 fn with_several_live_runs_watch_lists_them() {
     let p = Pair::new("several");
     let runs = p.runs();
-    fake_live_run(&runs, "20261122T100000Z-aaaa", "Web release", "ana");
-    fake_live_run(&runs, "20261122T100500Z-bbbb", "Db release", "cy");
+    let _a = fake_live_run(&runs, "20261122T100000Z-aaaa", "Web release", "ana");
+    let _b = fake_live_run(&runs, "20261122T100500Z-bbbb", "Db release", "cy");
     // A finished-and-closed run (no lock) is not live.
     let out = Command::new(BIN)
         .args(["--runs-dir", runs.to_str().unwrap(), "watch"])
@@ -339,7 +344,11 @@ fn with_several_live_runs_watch_lists_them() {
         .find("shipdeck watch 20261122T100000Z-aaaa")
         .expect(&err);
     assert!(a < b, "newest first:\n{err}");
-    assert!(err.contains("Db release, driven by cy@"), "{err}");
+    assert!(
+        err.contains(&format!("Db release, driven by {}@", whoami()))
+            && err.contains(&format!("(pid {})", std::process::id())),
+        "{err}"
+    );
     // Naming one whose checklist is gone is a clear error, not a crash.
     let out = Command::new(BIN)
         .args([
@@ -353,4 +362,12 @@ fn with_several_live_runs_watch_lists_them() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("/nonexistent.yaml"), "{err}");
+}
+
+/// The user name shipdeck records for this process (`$USER`, as `shipdeck` reads it).
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| {
+        let out = Command::new("id").arg("-un").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
 }

@@ -705,9 +705,14 @@ fn a_watcher_signs_off_and_comments_but_never_runs_or_records_the_drivers_events
     assert!(m.running.is_none());
     // Ticks (probe minutes, advice) never reach the journal from a watcher.
     assert!(events(&update(&mut m, Msg::Tick(at(120)))).is_empty());
-    // S signs off at once as the watcher's own user@host; c comments.
+    // S names the step and asks; y signs off as the watcher's own user@host; c comments.
     select(&mut m, "qa");
-    let ev = events(&ch(&mut m, 'S'));
+    assert!(events(&ch(&mut m, 'S')).is_empty());
+    assert!(matches!(
+        &m.modal,
+        Some(Modal::Confirm { step, what: ConfirmWhat::SignOff }) if step == "qa"
+    ));
+    let ev = events(&ch(&mut m, 'y'));
     assert_eq!(
         ev,
         vec![Event::SignedOff {

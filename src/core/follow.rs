@@ -14,6 +14,10 @@ pub const WATCH_ONLY: &str = "watching: only the driver runs steps — S signs o
 /// Applies events another process appended, and tells who did what.
 pub(super) fn on_journal(m: &mut Model, entries: Vec<Entry>) {
     for entry in entries {
+        // The driver holds the run's lock: others only sign off and comment.
+        if m.role == Role::Driver && !watcher_may_record(&entry.event) {
+            continue;
+        }
         m.run.apply(&entry);
         match &entry.event {
             Event::SignedOff { step, by } => {
@@ -167,20 +171,12 @@ pub(super) fn watcher_command(
         C::Run if m.focused() == crate::config::layout::PaneId::Probes => return false,
         C::Run | C::Retry | C::Skip | C::Abort | C::Rollback => flash(m, WATCH_ONLY, true),
         C::SignOff => {
-            let Some(id) = m.selected_id().map(str::to_string) else {
-                return true;
-            };
-            let by = m.driver.clone();
-            record(
-                m,
-                Event::SignedOff {
-                    step: id.clone(),
-                    by: by.clone(),
-                },
-                fx,
-            );
-            act(m, format!("{id} signed off by {by}"));
-            flash(m, &format!("✍ `{id}` signed off by {by}"), false);
+            if let Some(id) = m.selected_id().map(str::to_string) {
+                m.modal = Some(Modal::Confirm {
+                    step: id,
+                    what: ConfirmWhat::SignOff,
+                });
+            }
         }
         C::Quit => {
             m.quit = Some(QuitState::Now { interrupted: false });
@@ -189,6 +185,21 @@ pub(super) fn watcher_command(
         _ => return false,
     }
     true
+}
+
+/// A watcher's confirmed sign-off of `id`, as its own user@host.
+pub(super) fn sign_off(m: &mut Model, id: &str, fx: &mut Vec<Effect>) {
+    let by = m.driver.clone();
+    record(
+        m,
+        Event::SignedOff {
+            step: id.to_string(),
+            by: by.clone(),
+        },
+        fx,
+    );
+    act(m, format!("{id} signed off by {by}"));
+    flash(m, &format!("✍ `{id}` signed off by {by}"), false);
 }
 
 /// Whether a watcher may append this event: only its own sign-offs and comments; everything

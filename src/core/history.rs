@@ -122,6 +122,8 @@ fn manual_ms(run: &RunState, id: &str, rec: &crate::core::run::StepRecord) -> Op
                 .chain(r.manual_done.as_ref().map(|m| m.at))
                 .chain(r.skipped.as_ref().map(|m| m.at))
         })
+        // A resume restarts the clock: the night between stop and resume is not the step's.
+        .chain(run.resumed.iter().map(|r| r.0))
         .filter(|t| *t <= ticked)
         .max();
     let from = settled.or(run.started)?;

@@ -75,6 +75,9 @@ pub enum ConfirmWhat {
     QuitWhileRunning,
     /// Re-run (`r`) or mark done (`d`) a step cut off by a crash.
     Interrupted,
+    /// A watcher's sign-off, named before it is recorded for good (the selection may have
+    /// just followed the driver).
+    SignOff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -191,9 +191,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
 }
 
 /// Applies an event to the run state now and has the executor append it to the journal.
-pub(super) fn record(m: &mut Model, event: Event, fx: &mut Vec<Effect>) {
+pub(super) fn record(m: &mut Model, mut event: Event, fx: &mut Vec<Effect>) {
     if m.role == Role::Watcher && !super::follow::watcher_may_record(&event) {
         return;
+    }
+    // Free text typed by a person may paste a secret.
+    if let Event::Comment { text, .. } = &mut event {
+        *text = super::redact::redact(text, &m.secrets).into_owned();
     }
     let entry = Entry::new(m.now, event);
     m.run.apply(&entry);
@@ -264,6 +268,7 @@ fn on_modal_key(m: &mut Model, modal: Modal, key: Key, fx: &mut Vec<Effect>) {
                 ConfirmWhat::Run => start(m, &step, true, fx),
                 ConfirmWhat::Rollback => start_rollback(m, &step, fx),
                 ConfirmWhat::QuitWhileRunning => quit(m, false, fx),
+                ConfirmWhat::SignOff => super::follow::sign_off(m, &step, fx),
                 ConfirmWhat::Interrupted => {}
             }
         }

@@ -89,21 +89,22 @@ impl JournalTail {
         if lines.is_empty() {
             return Ok(Vec::new());
         }
-        let own = self
-            .own
-            .as_ref()
-            .map(|o| o.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut own = own;
-        let mut out = Vec::new();
-        for (at, line) in lines {
-            if own.as_mut().is_some_and(|o| o.remove(&at)) {
-                continue;
+        // Only the bookkeeping under the lock: the writer waits on it.
+        let foreign: Vec<Vec<u8>> = match &self.own {
+            Some(own) => {
+                let mut own = own.lock().unwrap_or_else(|e| e.into_inner());
+                lines
+                    .into_iter()
+                    .filter(|(at, _)| !own.remove(at))
+                    .map(|(_, l)| l)
+                    .collect()
             }
-            if let Ok(e) = serde_json::from_slice::<Entry>(&line) {
-                out.push(e);
-            }
-        }
-        Ok(out)
+            None => lines.into_iter().map(|(_, l)| l).collect(),
+        };
+        Ok(foreign
+            .iter()
+            .filter_map(|l| serde_json::from_slice::<Entry>(l).ok())
+            .collect())
     }
 }
 
@@ -147,20 +148,29 @@ pub fn spawn(
                 }
                 polls = polls.wrapping_add(1);
                 let entries = tail.poll().unwrap_or_default();
-                // Output first: a step's last lines arrive before its end is shown.
-                let mut ended = false;
+                // Output first: a step's last lines arrive before its end is shown. A step that
+                // ended in this batch is drained and dropped, one that started is followed.
                 for e in &entries {
                     match &e.event {
                         Event::StepStarted { step, attempt, .. } if outputs => {
-                            if let Some(c) = current.as_mut() {
-                                drain(c, &tx);
+                            if let Some(c) = current.as_mut()
+                                && !drain(c, &tx)
+                            {
+                                return;
                             }
                             current = Some(output(step.clone(), *attempt));
                         }
-                        Event::StepFinished { step, .. }
-                            if current.as_ref().is_some_and(|c| &c.step == step) =>
+                        Event::StepFinished { step, attempt, .. }
+                            if current
+                                .as_ref()
+                                .is_some_and(|c| &c.step == step && c.attempt == *attempt) =>
                         {
-                            ended = true;
+                            if let Some(c) = current.as_mut()
+                                && !drain(c, &tx)
+                            {
+                                return;
+                            }
+                            current = None;
                         }
                         _ => {}
                     }
@@ -169,9 +179,6 @@ pub fn spawn(
                     && !drain(c, &tx)
                 {
                     return;
-                }
-                if ended {
-                    current = None;
                 }
                 if !entries.is_empty() && tx.blocking_send(Msg::Journal(entries)).is_err() {
                     return;
@@ -246,6 +253,111 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert!(matches!(&got[0].event, Event::Comment { text, .. } if text == "late"));
         assert!(tail.poll().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_shared_writer_never_glues_its_line_onto_a_torn_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let mut driver = JournalWriter::create(&path).unwrap();
+        driver.append(&comment("before", "ana@box")).unwrap();
+        // The driver died mid-write.
+        let mut raw = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        raw.write_all(br#"{"ts":"2026-11-22T00:00:00.000Z","ev"#)
+            .unwrap();
+        let mut watcher = JournalWriter::open_shared(&path).unwrap();
+        let own = watcher.track_own();
+        watcher.append(&comment("signed", "bo@desk")).unwrap();
+        watcher.append(&comment("again", "bo@desk")).unwrap();
+        let read = crate::journal_io::read_journal(&path).unwrap();
+        let texts: Vec<String> = read
+            .entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Comment { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["before", "signed", "again"]);
+        assert_eq!(
+            read.warnings.len(),
+            1,
+            "only the torn line: {:?}",
+            read.warnings
+        );
+        // The watcher's own tail skips both of its lines, wherever they start.
+        let mut tail = JournalTail::new(&path, 0, Some(own));
+        let got = tail.poll().unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .all(|l| !l.is_empty())
+        );
+    }
+
+    #[test]
+    fn a_watcher_follows_the_next_step_when_one_ends_and_the_next_starts_in_one_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s/run.jsonl");
+        let mut driver = JournalWriter::create(&path).unwrap();
+        let ev = |e: Event| Entry::new(Utc::now(), e);
+        let started = |step: &str| {
+            ev(Event::StepStarted {
+                step: step.into(),
+                attempt: 1,
+                by: "ana@box".into(),
+                what: None,
+            })
+        };
+        let log = |step: &str, text: &str| {
+            let p = step_log_path(&path, step, 1);
+            crate::journal_io::ensure_parent(&p).unwrap();
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .unwrap();
+            writeln!(f, "{text}").unwrap();
+        };
+        log("a", "a1");
+        driver.append(&started("a")).unwrap();
+        let (tx, mut rx) = mpsc::channel(64);
+        spawn(JournalTail::new(&path, 0, None), None, true, tx);
+        // Within one poll: a's end, b's start and b's first line.
+        log("b", "b1");
+        driver
+            .append(&ev(Event::StepFinished {
+                step: "a".into(),
+                attempt: 1,
+                outcome: crate::core::journal::StepOutcome::Succeeded,
+                exit_code: Some(0),
+                signal: None,
+                duration_ms: 1,
+                message: None,
+            }))
+            .unwrap();
+        driver.append(&started("b")).unwrap();
+        let mut lines = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !lines.contains(&"b:b2".to_string()) && std::time::Instant::now() < deadline {
+            match rx.try_recv() {
+                Ok(Msg::StepLine { step, line, .. }) => {
+                    lines.push(format!("{step}:{line}"));
+                    // b goes on after the batch that started it.
+                    if line == "b1" {
+                        log("b", "b2");
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        assert_eq!(lines, ["a:a1", "b:b1", "b:b2"]);
     }
 
     fn comment_like(got: &[Entry], text: &str) -> Entry {

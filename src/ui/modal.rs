@@ -96,6 +96,13 @@ fn confirm_lines(
                 lines.push(command(&rb.describe()));
             }
         }
+        ConfirmWhat::SignOff => {
+            lines.push(Line::styled(format!("Sign off \"{title}\"?"), t.bold()));
+            lines.push(Line::styled(
+                format!("Recorded in the run's journal as {}.", m.driver),
+                t.muted(),
+            ));
+        }
         ConfirmWhat::QuitWhileRunning => {
             lines.push(Line::styled(
                 format!("\"{title}\" is still running. Abort it and quit?"),

@@ -96,7 +96,7 @@ pub async fn run(
         session.tail_from,
         Some(session.own.clone()),
     );
-    crate::sources::journal_tail::spawn(tail, None, false, tx.clone());
+    crate::sources::journal_tail::spawn(tail, Default::default(), false, tx.clone());
     let exec = Executor::new(journal, tx.clone(), session.secrets, base_dir);
     let run_id = model.run_id.clone();
     match launch(loaded, model, exec, prepared, kube, (tx, rx)).await {

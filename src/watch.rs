@@ -168,11 +168,26 @@ pub async fn run(global: &Global, args: &WatchArgs) -> i32 {
         Err("this checklist has no `cluster:` section".into())
     };
     let (tx, rx) = mpsc::channel(1024);
-    let running = state.steps.iter().find_map(|(id, r)| {
-        (r.state == StepState::Running).then(|| (id.clone(), r.attempts.last().map_or(1, |a| a.n)))
+    let rollback = state.steps.iter().find_map(|(id, r)| {
+        r.rollback_open
+            .then(|| (id.clone(), r.rollbacks.len() as u32, true))
     });
+    let running = rollback.or_else(|| {
+        state.steps.iter().find_map(|(id, r)| {
+            (r.state == StepState::Running)
+                .then(|| (id.clone(), r.attempts.last().map_or(1, |a| a.n), false))
+        })
+    });
+    let follow = journal_tail::Following {
+        running,
+        rollbacks: state
+            .steps
+            .iter()
+            .map(|(id, r)| (id.clone(), r.rollbacks.len() as u32))
+            .collect(),
+    };
     let tail = JournalTail::new(&journal, offset as u64, Some(writer.track_own()));
-    journal_tail::spawn(tail, running, true, tx.clone());
+    journal_tail::spawn(tail, follow, true, tx.clone());
     let (user, host) = paths::identity();
     let run_id = state.run_id.clone();
     let mut model = Model::new(

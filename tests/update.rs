@@ -762,3 +762,31 @@ fn a_sign_off_from_the_journal_unblocks_the_drivers_gate() {
         "{ev:?}"
     );
 }
+
+#[test]
+fn a_watcher_shows_the_drivers_rollback_while_it_runs() {
+    let mut m = model_with(&[]);
+    shipdeck::core::follow::become_watcher(&mut m);
+    let started = Entry::new(
+        at(1),
+        Event::RollbackStarted {
+            step: "last".into(),
+            by: "ana@box".into(),
+            command: "echo undo".into(),
+        },
+    );
+    update(&mut m, Msg::Journal(vec![started]));
+    let r = m.running.clone().expect("the rollback runs");
+    assert!(r.rollback && r.step == "last" && r.attempt == 1, "{r:?}");
+    let finished = Entry::new(
+        at(2),
+        Event::RollbackFinished {
+            step: "last".into(),
+            outcome: StepOutcome::Succeeded,
+            exit_code: Some(0),
+            duration_ms: 1000,
+        },
+    );
+    update(&mut m, Msg::Journal(vec![finished]));
+    assert!(m.running.is_none());
+}

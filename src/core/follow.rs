@@ -123,34 +123,59 @@ pub fn become_watcher(m: &mut Model) {
     m.dirty = true;
 }
 
-/// A watcher's idea of the running step comes from the journal alone.
+/// A watcher's idea of the running step comes from the journal alone: a step's attempt, or
+/// a step's rollback.
 pub(super) fn sync_running(m: &mut Model) {
-    let running = m.run.steps.iter().find_map(|(id, rec)| {
-        if rec.state != StepState::Running {
-            return None;
-        }
-        let a = rec.attempts.last()?;
-        let waiting = !rec.waits.iter().any(|w| w.at >= a.started)
-            && match m.step(id).map(|s| &s.kind) {
-                Some(StepKind::Action(_)) => rec.actions.iter().any(|x| x.at >= a.started),
-                Some(StepKind::Run(_)) => false,
-                _ => true,
-            };
-        let phase = match m.step(id).map(|s| &s.kind) {
-            _ if waiting => Phase::Waiting,
-            Some(StepKind::Action(_)) => Phase::Action,
-            _ => Phase::Command,
-        };
+    let rollback = m.run.steps.iter().find_map(|(id, rec)| {
+        let mark = rec.rollbacks.last().filter(|_| rec.rollback_open)?;
+        let action = matches!(
+            m.step(id).and_then(|s| s.rollback.as_ref()),
+            Some(crate::config::checklist::Rollback::Action(_))
+        );
         Some(Running {
-            phase,
+            phase: if action {
+                Phase::Action
+            } else {
+                Phase::Command
+            },
             exit_code: None,
             wait_started: None,
             step: id.clone(),
-            attempt: a.n,
-            since: a.started,
-            pgid: a.pgid,
+            attempt: rec.rollbacks.len() as u32,
+            since: mark.at,
+            pgid: None,
             aborting: false,
-            rollback: false,
+            rollback: true,
+        })
+    });
+    let running = rollback.or_else(|| {
+        m.run.steps.iter().find_map(|(id, rec)| {
+            if rec.state != StepState::Running {
+                return None;
+            }
+            let a = rec.attempts.last()?;
+            let waiting = !rec.waits.iter().any(|w| w.at >= a.started)
+                && match m.step(id).map(|s| &s.kind) {
+                    Some(StepKind::Action(_)) => rec.actions.iter().any(|x| x.at >= a.started),
+                    Some(StepKind::Run(_)) => false,
+                    _ => true,
+                };
+            let phase = match m.step(id).map(|s| &s.kind) {
+                _ if waiting => Phase::Waiting,
+                Some(StepKind::Action(_)) => Phase::Action,
+                _ => Phase::Command,
+            };
+            Some(Running {
+                phase,
+                exit_code: None,
+                wait_started: None,
+                step: id.clone(),
+                attempt: a.n,
+                since: a.started,
+                pgid: a.pgid,
+                aborting: false,
+                rollback: false,
+            })
         })
     });
     m.running = running;

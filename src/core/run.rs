@@ -117,6 +117,8 @@ pub struct StepRecord {
     pub signoffs: Vec<Mark>,
     pub comments: Vec<Mark>,
     pub rollbacks: Vec<Mark>,
+    /// A rollback of this step started and has not finished (yet, or ever: a crash).
+    pub rollback_open: bool,
     pub actions: Vec<ActionMark>,
     pub waits: Vec<WaitMark>,
 }
@@ -131,6 +133,7 @@ impl Default for StepRecord {
             signoffs: Vec::new(),
             comments: Vec::new(),
             rollbacks: Vec::new(),
+            rollback_open: false,
             actions: Vec::new(),
             waits: Vec::new(),
         }
@@ -382,10 +385,12 @@ impl RunState {
                     at,
                     text: command.clone(),
                 });
+                rec.rollback_open = true;
                 self.rolled_back = true;
             }
             Event::RollbackFinished { step, outcome, .. } => {
                 let rec = self.steps.entry(step.clone()).or_default();
+                rec.rollback_open = false;
                 if let Some(m) = rec.rollbacks.last_mut() {
                     m.text = format!("{} ({})", m.text, outcome.as_str());
                 }

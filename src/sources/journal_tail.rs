@@ -111,25 +111,41 @@ impl JournalTail {
 /// The running step's output, for a watcher: its log file followed from the start.
 struct OutputTail {
     step: String,
+    /// As the output pane numbers it: the attempt, or `u32::MAX` for a rollback.
     attempt: u32,
     lines: LineTail,
 }
 
-/// Spawns the follower thread. `running`: the step attempt running when it starts (a watcher
-/// follows its output); `outputs`: whether to follow step output at all (the driver has its own).
-pub fn spawn(
-    mut tail: JournalTail,
-    running: Option<(String, u32)>,
-    outputs: bool,
-    tx: mpsc::Sender<Msg>,
-) {
+/// What a watcher follows when it starts: the running step attempt or rollback, and how many
+/// rollbacks each step has had (their logs are numbered).
+#[derive(Debug, Clone, Default)]
+pub struct Following {
+    /// (step, attempt, is a rollback); for a rollback, `attempt` is its number.
+    pub running: Option<(String, u32, bool)>,
+    pub rollbacks: std::collections::BTreeMap<String, u32>,
+}
+
+/// Spawns the follower thread. `follow`: what runs when it starts (a watcher follows its
+/// output); `outputs`: whether to follow step output at all (the driver has its own).
+pub fn spawn(mut tail: JournalTail, follow: Following, outputs: bool, tx: mpsc::Sender<Msg>) {
     let journal = tail.lines.path.clone();
-    let output = move |step: String, attempt: u32| OutputTail {
-        lines: LineTail::new(&step_log_path(&journal, &step, attempt), 0),
-        step,
-        attempt,
+    let output = move |step: String, attempt: u32, rollback: bool| {
+        let (name, shown) = if rollback {
+            (format!("{step}.rollback"), u32::MAX)
+        } else {
+            (step.clone(), attempt)
+        };
+        OutputTail {
+            lines: LineTail::new(&step_log_path(&journal, &name, attempt), 0),
+            step,
+            attempt: shown,
+        }
     };
-    let mut current = running.filter(|_| outputs).map(|(s, a)| output(s, a));
+    let mut rollbacks = follow.rollbacks;
+    let mut current = follow
+        .running
+        .filter(|_| outputs)
+        .map(|(s, a, r)| output(s, a, r));
     let spawned = std::thread::Builder::new()
         .name("journal-tail".into())
         .spawn(move || {
@@ -158,12 +174,34 @@ pub fn spawn(
                             {
                                 return;
                             }
-                            current = Some(output(step.clone(), *attempt));
+                            current = Some(output(step.clone(), *attempt, false));
+                        }
+                        Event::RollbackStarted { step, .. } if outputs => {
+                            if let Some(c) = current.as_mut()
+                                && !drain(c, &tx)
+                            {
+                                return;
+                            }
+                            let n = rollbacks.entry(step.clone()).or_default();
+                            *n += 1;
+                            current = Some(output(step.clone(), *n, true));
                         }
                         Event::StepFinished { step, attempt, .. }
                             if current
                                 .as_ref()
                                 .is_some_and(|c| &c.step == step && c.attempt == *attempt) =>
+                        {
+                            if let Some(c) = current.as_mut()
+                                && !drain(c, &tx)
+                            {
+                                return;
+                            }
+                            current = None;
+                        }
+                        Event::RollbackFinished { step, .. }
+                            if current
+                                .as_ref()
+                                .is_some_and(|c| &c.step == step && c.attempt == u32::MAX) =>
                         {
                             if let Some(c) = current.as_mut()
                                 && !drain(c, &tx)
@@ -327,7 +365,12 @@ mod tests {
         log("a", "a1");
         driver.append(&started("a")).unwrap();
         let (tx, mut rx) = mpsc::channel(64);
-        spawn(JournalTail::new(&path, 0, None), None, true, tx);
+        spawn(
+            JournalTail::new(&path, 0, None),
+            Following::default(),
+            true,
+            tx,
+        );
         // Within one poll: a's end, b's start and b's first line.
         log("b", "b1");
         driver

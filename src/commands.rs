@@ -347,7 +347,7 @@ pub async fn run(global: &Global, args: &RunArgs) -> i32 {
     let in_use = kube
         .as_ref()
         .and_then(|k| k.as_ref().ok())
-        .map(|k| (k.context.clone(), k.namespace.clone()));
+        .map(|k| (k.context.clone(), k.namespace.clone(), k.kubeconfig.clone()));
     let mut session = match open_session(&loaded, &runs_dir, args, mode, layout, in_use) {
         Ok(s) => s,
         Err(e) => {
@@ -408,7 +408,7 @@ fn open_session(
     args: &RunArgs,
     mode: &str,
     layout: Option<&str>,
-    in_use: Option<(String, String)>,
+    in_use: Option<crate::session::InUse>,
 ) -> Result<Session, String> {
     let Some(resume) = &args.resume else {
         return Session::start(loaded, runs_dir, mode, layout, in_use)

@@ -65,6 +65,9 @@ pub fn load_any(path: &Path, opts: &LoadOptions) -> Result<Loaded, Vec<Diagnosti
     })
 }
 
+/// The cluster connection a run uses: context, namespace, and the kubeconfig file if named.
+pub type InUse = (String, String, Option<String>);
+
 /// An open run: the journal being appended to and the state it describes.
 pub struct Session {
     pub run_id: String,
@@ -90,7 +93,7 @@ impl Session {
         runs_dir: &Path,
         mode: &str,
         layout: Option<&str>,
-        cluster_in_use: Option<(String, String)>,
+        cluster_in_use: Option<InUse>,
     ) -> std::io::Result<Self> {
         let now = Utc::now();
         let run_id = paths::new_run_id(now);
@@ -133,6 +136,7 @@ impl Session {
                 .map(|c| c.1.clone())
                 .or_else(|| cluster.and_then(|c| c.namespace.clone())),
             layout: layout.map(str::to_string),
+            kubeconfig: cluster_in_use.as_ref().and_then(|c| c.2.clone()),
         })?;
         Ok(session)
     }

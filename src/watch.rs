@@ -163,6 +163,13 @@ pub async fn run(global: &Global, args: &WatchArgs) -> i32 {
         if global.namespace.is_none() && state.namespace.is_some() {
             target.namespace = state.namespace.clone();
         }
+        // The driver's kubeconfig when it named one and this user can read it (the demo's,
+        // say): it is the file that has the recorded context.
+        if global.kubeconfig.is_none()
+            && let Some(k) = state.kubeconfig.as_ref().filter(|k| Path::new(k).is_file())
+        {
+            target.kubeconfig = Some(PathBuf::from(k));
+        }
         crate::sources::kube_client::connect(&target).await
     } else {
         Err("this checklist has no `cluster:` section".into())

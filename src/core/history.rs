@@ -404,6 +404,7 @@ phases:
                 context: None,
                 namespace: None,
                 layout: None,
+                kubeconfig: None,
             },
         )];
         all.extend(entries);

@@ -94,6 +94,10 @@ pub enum Event {
         namespace: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         layout: Option<String>,
+        /// The kubeconfig file the driver used, when it named one (flag or KUBECONFIG): a
+        /// watcher on the same machine connects with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kubeconfig: Option<String>,
     },
     RunResumed {
         user: String,

@@ -166,6 +166,8 @@ pub struct RunState {
     pub mode: String,
     pub context: Option<String>,
     pub namespace: Option<String>,
+    /// The kubeconfig file the driver named, if any.
+    pub kubeconfig: Option<String>,
     pub started: Option<DateTime<Utc>>,
     pub finished: Option<(DateTime<Utc>, RunOutcome)>,
     pub resumed: Vec<(DateTime<Utc>, String)>,
@@ -254,8 +256,10 @@ impl RunState {
                 mode,
                 context,
                 namespace,
+                kubeconfig,
                 ..
             } => {
+                self.kubeconfig = kubeconfig.clone();
                 self.run_id = run.clone();
                 self.checklist = Some(checklist.clone());
                 self.vars = vars.clone();

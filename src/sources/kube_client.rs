@@ -13,6 +13,8 @@ pub struct ClusterTarget {
 /// A connected client and the namespace and context in use.
 #[derive(Clone)]
 pub struct Kube {
+    /// The kubeconfig file named by the flag or `KUBECONFIG` (None: the default one).
+    pub kubeconfig: Option<String>,
     pub client: kube::Client,
     pub namespace: String,
     pub context: String,
@@ -72,7 +74,18 @@ pub async fn connect(target: &ClusterTarget) -> Result<Kube, String> {
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config)
         .map_err(|e| format!("cannot create a client for {server}: {}", describe(&e)))?;
+    let named = target
+        .kubeconfig
+        .as_ref()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .or_else(|| std::env::var("KUBECONFIG").ok().filter(|k| !k.is_empty()));
     Ok(Kube {
+        kubeconfig: named,
         client,
         namespace,
         context,

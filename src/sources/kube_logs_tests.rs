@@ -147,6 +147,7 @@ mod dropped_stream {
         tokio::spawn(async move { axum::serve(listener, app).await });
         let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
         let kube = Kube {
+            kubeconfig: None,
             client: kube::Client::try_from(config).unwrap(),
             namespace: "shop".into(),
             context: "test".into(),

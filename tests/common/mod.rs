@@ -82,6 +82,7 @@ impl RunStart<'_> {
                 context: self.cluster.map(|(c, _)| c.into()),
                 namespace: self.cluster.map(|(_, n)| n.into()),
                 layout: None,
+                kubeconfig: None,
             },
         )
     }

@@ -28,6 +28,8 @@ pub struct App {
 
 /// Runs the cockpit until the user quits or a signal ends it; returns the exit code.
 pub async fn run(mut app: App) -> std::io::Result<i32> {
+    // Before the screen is taken: a bad value is reported on the plain terminal.
+    let mut bench = crate::bench_exit::Bench::from_env();
     install_panic_hook(crate::exec::on_panic);
     let mut tui = Tui::enter()?;
     let (pause_tx, pause_rx) = watch::channel(false);
@@ -45,8 +47,18 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
         if app.model.dirty {
             let wait = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
             if wait.is_zero() {
+                let pods_known = app.model.kube.pods.len();
                 draw(&mut tui, &mut app);
                 last_draw = Some(Instant::now());
+                if let Some(b) = bench.as_mut() {
+                    b.frames_drawn = true;
+                    b.pods_drawn = b.pods_drawn.max(pods_known);
+                    if b.done() {
+                        drop(tui);
+                        b.report();
+                        return Ok(0);
+                    }
+                }
             }
         }
         let first = if app.model.dirty {
@@ -68,6 +80,9 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
         }
         update(&mut app.model, Msg::Tick(Utc::now()));
         for msg in batch {
+            if let (Some(b), Msg::Logs(lines)) = (bench.as_mut(), &msg) {
+                b.log_lines += lines.len();
+            }
             if let (Some(k), Msg::Key(key)) = (panic_key, &msg)
                 && key.code == crate::core::keys::KeyCode::Char(k)
             {
@@ -107,6 +122,13 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
                     }
                 }
             }
+        }
+        if let Some(b) = bench.as_ref()
+            && b.done()
+        {
+            drop(tui);
+            b.report();
+            return Ok(0);
         }
     }
 }

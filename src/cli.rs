@@ -113,6 +113,9 @@ pub struct DemoArgs {
     /// Log lines per second per pod
     #[arg(long, default_value_t = 2.0, value_name = "L")]
     pub log_rate: f64,
+    /// Burst mode: every followed log stream first serves LINES lines as fast as the client reads
+    #[arg(long, default_value_t = 0, value_name = "LINES")]
+    pub log_burst: usize,
     /// Port to serve on [default: a free one]
     #[arg(long)]
     pub port: Option<u16>,

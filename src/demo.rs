@@ -25,6 +25,7 @@ pub async fn run(global: &Global, args: &DemoArgs) -> i32 {
         },
         pods: args.pods,
         log_rate: args.log_rate,
+        log_burst: args.log_burst,
         dir: dir.clone(),
         ..SimOptions::default()
     };
@@ -38,8 +39,9 @@ pub async fn run(global: &Global, args: &DemoArgs) -> i32 {
     if args.serve_only {
         say(&sim.kubeconfig.display().to_string());
         eprintln!(
-            "shipdeck: demo cluster on http://{} — try `kubectl --kubeconfig {} get pods`; Ctrl-C stops it",
+            "shipdeck: demo cluster on http://{}, demo web app on {} — try `kubectl --kubeconfig {} get pods`; Ctrl-C stops it",
             sim.addr,
+            sim.web_url,
             sim.kubeconfig.display()
         );
         wait_for_stop().await;

@@ -1,6 +1,7 @@
 //! shipdeck: a terminal cockpit for driving a production release.
 
 pub mod app;
+pub mod bench_exit;
 pub mod cli;
 pub mod cockpit;
 pub mod commands;

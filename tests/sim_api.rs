@@ -375,3 +375,82 @@ async fn follow_streams_a_pod_created_mid_rollout_until_it_is_deleted() {
     .expect("the stream ends when the pod is gone");
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_mode_serves_its_lines_first_then_goes_on_live() {
+    const BURST: usize = 1300;
+    let (sim, _dir) = start(SimOptions {
+        log_rate: 20.0,
+        log_burst: BURST,
+        ..Default::default()
+    })
+    .await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::default_namespaced(c.clone());
+    let list = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap();
+    let pod = list.items[0].metadata.name.clone().unwrap();
+    // Without follow there is no burst: the kept history only.
+    let plain = pods.logs(&pod, &LogParams::default()).await.unwrap();
+    assert!(plain.lines().count() < BURST, "no burst without follow");
+    let lp = LogParams {
+        follow: true,
+        timestamps: true,
+        tail_lines: Some(0),
+        ..Default::default()
+    };
+    let mut lines = pods.log_stream(&pod, &lp).await.unwrap().lines();
+    let mut got: Vec<(String, String)> = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while got.len() < BURST + 3 {
+            let line = lines
+                .try_next()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            let (ts, text) = line.split_once(' ').expect("a timestamp first");
+            got.push((ts.to_string(), text.to_string()));
+        }
+    })
+    .await
+    .expect("the burst and then live lines arrive");
+    let web_traffic = |t: &str| t.starts_with("INFO ") || t.starts_with("WARN slow request");
+    assert!(
+        got[..BURST].iter().all(|(_, t)| web_traffic(t)),
+        "{:?}",
+        &got[..5]
+    );
+    let stamps: Vec<chrono::DateTime<chrono::Utc>> = got
+        .iter()
+        .map(|(ts, _)| ts.parse().expect("RFC 3339 timestamps"))
+        .collect();
+    assert!(
+        stamps.windows(2).all(|w| w[0] < w[1]),
+        "every line has its own, later timestamp"
+    );
+    // Live lines follow the burst.
+    assert!(got[BURST..].iter().all(|(_, t)| web_traffic(t)));
+    drop(lines);
+    // A second follower gets its own burst, cut by limitBytes like any log.
+    let lp = LogParams {
+        follow: true,
+        tail_lines: Some(0),
+        limit_bytes: Some(100),
+        ..Default::default()
+    };
+    let text = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut s = pods.log_stream(&pod, &lp).await.unwrap().lines();
+        let mut all = String::new();
+        while let Some(l) = s.try_next().await.unwrap() {
+            all.push_str(&l);
+            all.push('\n');
+        }
+        all
+    })
+    .await
+    .expect("limitBytes ends the stream");
+    assert!(text.len() <= 101 && text.len() >= 90, "{}", text.len());
+    sim.stop().await;
+}

@@ -1,11 +1,13 @@
 //! `GET …/pods/NAME/log` with since*, tailLines, timestamps, limitBytes, previous and follow.
 
-use super::logs::LogLine;
+use super::logs::{App, LogLine};
+use super::pod_status::first_container;
 use super::server::{ApiError, Params, Shared, Target, bytes_response};
+use super::world::Burst;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
@@ -20,21 +22,77 @@ impl Format {
     /// The line as the kubelet sends it; None once limitBytes is spent.
     fn render(&mut self, l: &LogLine) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(l.text.len() + 40);
-        if self.timestamps {
-            out.extend_from_slice(l.ts.to_rfc3339_opts(SecondsFormat::Nanos, true).as_bytes());
+        let ts = self
+            .timestamps
+            .then(|| l.ts.to_rfc3339_opts(SecondsFormat::Nanos, true));
+        self.push(&mut out, ts.as_deref().map(str::as_bytes), &l.text)
+            .then_some(out)
+    }
+
+    /// Appends one line (`TIMESTAMP text\n`, or just the text) to `out`, cut at limitBytes;
+    /// false once limitBytes is spent and nothing more may be sent.
+    fn push(&mut self, out: &mut Vec<u8>, ts: Option<&[u8]>, text: &str) -> bool {
+        let start = out.len();
+        if let Some(ts) = ts.filter(|_| self.timestamps) {
+            out.extend_from_slice(ts);
             out.push(b' ');
         }
-        out.extend_from_slice(l.text.as_bytes());
+        out.extend_from_slice(text.as_bytes());
         out.push(b'\n');
         if let Some(left) = self.budget.as_mut() {
             if *left == 0 {
-                return None;
+                out.truncate(start);
+                return false;
             }
-            out.truncate(*left);
-            *left -= out.len();
+            out.truncate(start + (*left).min(out.len() - start));
+            *left -= out.len() - start;
         }
-        Some(out)
+        true
     }
+}
+
+/// Burst lines per chunk sent to the client: a burst is never built whole in memory.
+const BURST_CHUNK: usize = 512;
+
+/// Renders burst lines `from..from + n` (cycling through the pool) into one chunk, each
+/// with its own nanosecond timestamp after `after`; returns the chunk, the last timestamp,
+/// and whether limitBytes still allows more.
+fn burst_chunk(
+    fmt: &mut Format,
+    pool: &[Arc<str>],
+    from: usize,
+    n: usize,
+    after: Option<DateTime<Utc>>,
+) -> (Vec<u8>, DateTime<Utc>, bool) {
+    use std::io::Write;
+    // Whole microseconds, so `+ i` nanoseconds stays in the same second for a whole chunk.
+    let now = Utc::now();
+    let mut base = now
+        .with_nanosecond(now.nanosecond() / 1000 * 1000 % 1_000_000_000)
+        .unwrap_or(now);
+    if let Some(after) = after.filter(|a| *a >= base) {
+        let next = after + chrono::Duration::microseconds(1);
+        base = next
+            .with_nanosecond(next.nanosecond() / 1000 * 1000)
+            .unwrap_or(next);
+    }
+    let secs = base.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = base.nanosecond();
+    let mut out = Vec::with_capacity(n * 64);
+    let mut ts = Vec::with_capacity(32);
+    let mut open = true;
+    let mut last = base;
+    for i in 0..n {
+        let ns = nanos + u32::try_from(i).unwrap_or(0);
+        ts.clear();
+        let _ = write!(ts, "{secs}.{ns:09}Z");
+        if pool.is_empty() || !fmt.push(&mut out, Some(&ts), &pool[(from + i) % pool.len()]) {
+            open = false;
+            break;
+        }
+        last = base.with_nanosecond(ns).unwrap_or(base);
+    }
+    (out, last, open)
 }
 
 fn flag(q: &Params, k: &str) -> bool {
@@ -74,9 +132,9 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
         timestamps: flag(q, "timestamps"),
         budget: number(q, "limitBytes")?.map(|b| usize::try_from(b.max(0)).unwrap_or(0)),
     };
-    let (lines, live) =
+    let (lines, live, burst) =
         {
-            let w = s.world();
+            let mut w = s.world();
             let sp = w
                 .pods
                 .get(&(ns.clone(), name.clone()))
@@ -141,7 +199,9 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
                 lines.drain(..lines.len().saturating_sub(keep));
             }
             let live = (follow && !flag(q, "previous")).then(|| sp.log.tx.subscribe());
-            (lines, live)
+            let app = App::of(&first_container(&sp.pod).1);
+            let burst = if live.is_some() { w.burst(app) } else { None };
+            (lines, live, burst)
         };
     let head: Vec<u8> = lines
         .iter()
@@ -152,7 +212,7 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
         return Ok(bytes_response(StatusCode::OK, "text/plain", head));
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    tokio::spawn(follow_pod(head, live, fmt, tx, s.shutdown.clone()));
+    tokio::spawn(follow_pod(head, burst, live, fmt, tx, s.shutdown.clone()));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -164,10 +224,11 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
     Ok(r)
 }
 
-/// Streams new lines until the pod is deleted (its log's sender drops), the client goes
-/// away, limitBytes is spent, or the server stops.
+/// Streams the burst (if any), then new lines until the pod is deleted (its log's sender
+/// drops), the client goes away, limitBytes is spent, or the server stops.
 async fn follow_pod(
     head: Vec<u8>,
+    burst: Option<Burst>,
     mut live: broadcast::Receiver<LogLine>,
     mut fmt: Format,
     tx: mpsc::Sender<Bytes>,
@@ -175,6 +236,25 @@ async fn follow_pod(
 ) {
     if !head.is_empty() && tx.send(Bytes::from(head)).await.is_err() {
         return;
+    }
+    if let Some(b) = burst {
+        // As fast as the client reads: the channel's capacity is the only pacing.
+        let (mut sent, mut last) = (0, None);
+        while sent < b.lines {
+            let n = BURST_CHUNK.min(b.lines - sent);
+            let (chunk, at, open) = burst_chunk(&mut fmt, &b.pool, sent, n, last);
+            last = Some(at);
+            sent += n;
+            let delivered = tokio::select! {
+                _ = shutdown.changed() => return,
+                r = tx.send(Bytes::from(chunk)) => r.is_ok(),
+            };
+            if !delivered || !open {
+                return;
+            }
+        }
+        // Live lines that came in meanwhile are older than the burst: go on from now.
+        live = live.resubscribe();
     }
     loop {
         let line = tokio::select! {

@@ -44,7 +44,7 @@ impl PodLog {
 }
 
 /// What kind of program a container runs, from its image name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum App {
     Web,
     Postgres,
@@ -94,6 +94,18 @@ pub fn shutdown(app: App) -> String {
         App::Postgres => "LOG:  received fast shutdown request".into(),
         _ => "INFO received SIGTERM, draining connections".into(),
     }
+}
+
+/// Distinct lines in a burst pool; a burst cycles through them.
+pub const BURST_POOL: usize = 1024;
+
+/// The pre-generated lines a follow stream serves first in burst mode (`--log-burst`):
+/// made once per kind of app, so a burst costs the server a copy, not a format, per line.
+pub fn burst_pool(app: App, seed: u64) -> Arc<[Arc<str>]> {
+    let mut rng = <SmallRng as rand::SeedableRng>::seed_from_u64(seed);
+    (0..BURST_POOL)
+        .map(|_| Arc::from(traffic(app, &mut rng)))
+        .collect()
 }
 
 /// One line of steady-state traffic.
@@ -170,5 +182,15 @@ mod tests {
         for _ in 0..50 {
             assert!(!traffic(App::Web, &mut rng).is_empty());
         }
+    }
+
+    #[test]
+    fn burst_pool_is_traffic_of_the_app() {
+        let pool = burst_pool(App::Worker, 3);
+        assert_eq!(pool.len(), BURST_POOL);
+        assert!(
+            pool.iter()
+                .all(|l| l.starts_with("INFO processed") || l.starts_with("WARN job"))
+        );
     }
 }

@@ -52,6 +52,9 @@ pub struct SimOptions {
     pub pods: usize,
     /// Log lines per second per pod (`--log-rate L`).
     pub log_rate: f64,
+    /// Burst mode (`--log-burst LINES`): every follow stream first serves this many
+    /// pre-generated lines as fast as the client reads them, then goes on live. 0: off.
+    pub log_burst: usize,
     /// Where the kubeconfig is written.
     pub dir: PathBuf,
     /// `spec.progressDeadlineSeconds` of the seeded deployments (tests shorten it).
@@ -67,6 +70,7 @@ impl Default for SimOptions {
             scenario: Scenario::Good,
             pods: 0,
             log_rate: 2.0,
+            log_burst: 0,
             dir: std::env::temp_dir(),
             progress_deadline_seconds: 20,
         }

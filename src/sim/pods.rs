@@ -157,9 +157,13 @@ impl World {
             if sp.next <= now {
                 due.push(key.clone());
             }
-            if rate <= 0.0 || !matches!(sp.stage, Stage::Running | Stage::Ready) {
+            if rate <= 0.0
+                || sp.next_log > now
+                || !matches!(sp.stage, Stage::Running | Stage::Ready)
+            {
                 continue;
             }
+            // Only pods with a line due pay for the lookup (thousands of pods tick 20 times a second).
             let app = App::of(&first_container(&sp.pod).1);
             // A few per tick at most, so a stalled tick does not flood followers.
             for _ in 0..8 {

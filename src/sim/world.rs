@@ -1,6 +1,6 @@
 //! The simulated cluster's typed objects, event book, and helpers that commit every change.
 
-use super::logs::PodLog;
+use super::logs::{App, PodLog};
 use super::resources::Kind;
 use super::store::Store;
 use super::{Scenario, SimOptions};
@@ -15,6 +15,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// (namespace, name)
@@ -27,6 +28,8 @@ pub struct Config {
     pub namespace: String,
     pub scenario: Scenario,
     pub log_rate: f64,
+    /// Lines every follow stream serves first, as fast as the client reads (0: no burst).
+    pub log_burst: usize,
     pub pods: usize,
     pub progress_deadline: i32,
     /// Log lines kept per pod: fewer when there are many pods, so memory stays bounded.
@@ -38,7 +41,12 @@ impl Config {
         Config {
             namespace: o.namespace.clone(),
             scenario: o.scenario,
-            log_rate: o.log_rate.max(0.0),
+            log_rate: if o.log_rate.is_finite() {
+                o.log_rate.max(0.0)
+            } else {
+                0.0
+            },
+            log_burst: o.log_burst,
             pods: o.pods,
             progress_deadline: o.progress_deadline_seconds.max(1),
             log_cap: (200_000 / (o.pods + 4)).clamp(100, 1000),
@@ -126,6 +134,15 @@ pub struct World {
     /// While seeding: how far back "now" is, so the seeded world looks like it has been up.
     pub backdate: Option<Duration>,
     pub ip_seq: u32,
+    /// Burst lines by kind of app, made on first use.
+    burst_pools: HashMap<App, Arc<[Arc<str>]>>,
+}
+
+/// What a follow stream serves before its live lines in burst mode.
+#[derive(Clone)]
+pub struct Burst {
+    pub lines: usize,
+    pub pool: Arc<[Arc<str>]>,
 }
 
 impl World {
@@ -143,7 +160,23 @@ impl World {
             events: EventBook::default(),
             backdate: None,
             ip_seq: 10,
+            burst_pools: HashMap::new(),
         }
+    }
+
+    /// The burst a new follow stream of an `app` container serves first, if burst mode is on.
+    pub fn burst(&mut self, app: App) -> Option<Burst> {
+        let lines = self.cfg.log_burst;
+        if lines == 0 {
+            return None;
+        }
+        let seed = self.rng.random();
+        let pool = self
+            .burst_pools
+            .entry(app)
+            .or_insert_with(|| super::logs::burst_pool(app, seed))
+            .clone();
+        Some(Burst { lines, pool })
     }
 
     pub fn seeding(&self) -> bool {

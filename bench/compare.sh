@@ -1,0 +1,450 @@
+#!/usr/bin/env bash
+# bench/compare.sh — whole-process comparisons of shipdeck against kubectl and kdash on the
+# same embedded demo cluster, in one run (issue 7). Prints a table of medians and ratios.
+#
+#   bench/compare.sh                 full run: builds, installs kdash if absent, measures
+#   bench/compare.sh --quick         one repetition of each at small sizes (smoke check)
+#
+# Options:
+#   --reps N        repetitions for the timed rows (default 5; 1 with --quick)
+#   --skip-build    use target/release/shipdeck as it is (or $SHIPDECK_BIN)
+#   --no-kdash      do not look for or install kdash (its row says so)
+#   --out FILE      also write the table (Markdown) to FILE
+#
+# What it measures (medians; every peer runs against the same cluster in the same run):
+#   (a) first complete frame of `shipdeck run checklists/hello.yaml`, in a tmux pane, via
+#       SHIPDECK_BENCH_EXIT=first-frame (ms since the process started, from /proc);
+#   (b) 5,000 pods: shipdeck's pods pane complete (SHIPDECK_BENCH_EXIT=pods=ALL) against the
+#       wall time of `kubectl get pods -A` listing the same pods;
+#   (c) steady state (500 pods, 50 log lines/s, 3 probes every 2 s — bench/steady.yaml):
+#       CPU of shipdeck over 60 s (utime+stime from /proc/PID/stat) against kdash;
+#   (d) log ingestion: a burst of 1,000,000 lines from 50 pods (`--log-burst 20000`):
+#       shipdeck (SHIPDECK_BENCH_EXIT=logs=1000000) against
+#       `kubectl logs -f -l … --max-log-requests=50 --prefix`, stopped at 1,000,000 lines;
+#   (e) peak RSS of shipdeck with 5,000 pods watched and its log buffer full (20,000 lines).
+# Every loop is bounded in count and time; the whole script stays under 15 minutes (sections
+# that would not fit in what is left are skipped and say so). Only 127.0.0.1 is contacted.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUICK=0
+REPS=""
+BUILD=1
+USE_KDASH=1
+OUT=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) QUICK=1 ;;
+    --reps) REPS="$2"; shift ;;
+    --skip-build) BUILD=0 ;;
+    --no-kdash) USE_KDASH=0 ;;
+    --out) OUT="$2"; shift ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# Sizes.
+if [ "$QUICK" = 1 ]; then
+    : "${REPS:=1}"
+    PODS_BIG=500          # (b), (e)
+    STEADY_SECS=10        # (c) window
+    WARMUP_SECS=5
+    BURST_PODS=50         # (d)
+    BURST_LINES=2000      # per pod: 100,000 lines in all
+else
+    : "${REPS:=5}"
+    PODS_BIG=5000
+    STEADY_SECS=60
+    WARMUP_SECS=10
+    BURST_PODS=50
+    BURST_LINES=20000     # per pod: 1,000,000 lines in all
+fi
+REPS_BURST=$((REPS < 3 ? REPS : 3))
+STEADY_PODS=500
+STEADY_RATE=0.1           # lines/s per pod: 50 lines/s from the 500 load pods
+LOG_CAP=20000             # shipdeck's default log buffer (core::logs::DEFAULT_LOG_CAP)
+TOTAL_BUDGET=$((14 * 60 + 30))
+DEADLINE=$((SECONDS + TOTAL_BUDGET))
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shipdeck-bench.XXXXXX")
+TM=(tmux -L "shipdeck-bench-$$" -f /dev/null)
+SIM_PID=""
+export XDG_STATE_HOME="$WORK/state"
+
+log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
+
+cleanup() {
+    [ -n "${KDASH_JOB:-}" ] && kill "$KDASH_JOB" 2>/dev/null
+    stop_sim
+    "${TM[@]}" kill-server 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# True when `need` more seconds fit before the deadline.
+fits() { [ $((SECONDS + $1)) -lt "$DEADLINE" ]; }
+
+median() {
+    sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) { print "NA"; exit }
+        if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# ms between two $EPOCHREALTIME readings.
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'; }
+
+# ---------------------------------------------------------------------------------------
+# Tools.
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "compare.sh: $1 is required ($2)" >&2; exit 2; }; }
+need tmux "apt-get install tmux"
+need kubectl "https://kubernetes.io/docs/tasks/tools/ or apt-get install kubectl"
+need awk "apt-get install gawk"
+
+BIN="${SHIPDECK_BIN:-$ROOT/target/release/shipdeck}"
+KDASH=""
+KDASH_NOTE=""
+KDASH_JOB=""
+if [ "$USE_KDASH" = 1 ]; then
+    for k in "$(command -v kdash 2>/dev/null)" "$ROOT/bench/.tools/bin/kdash" "$HOME/.cargo/bin/kdash"; do
+        if [ -n "$k" ] && [ -x "$k" ]; then KDASH="$k"; break; fi
+    done
+    if [ -z "$KDASH" ] && [ "$QUICK" = 1 ]; then
+        KDASH_NOTE="kdash not installed; --quick does not install it (a full run does)"
+    elif [ -z "$KDASH" ]; then
+        # Alongside the build: kdash's last step (LTO, one codegen unit) uses one core only.
+        log "installing kdash in the background (cargo install kdash --locked --root bench/.tools)"
+        timeout 720 cargo install kdash --locked --root "$ROOT/bench/.tools" >"$WORK/kdash-install.log" 2>&1 &
+        KDASH_JOB=$!
+    fi
+else
+    KDASH_NOTE="kdash not used (--no-kdash)"
+fi
+if [ "$BUILD" = 1 ]; then
+    log "building shipdeck (cargo build --release)"
+    (cd "$ROOT" && cargo build --release --quiet) || { echo "compare.sh: build failed" >&2; exit 1; }
+fi
+[ -x "$BIN" ] || { echo "compare.sh: $BIN not found (build it, or drop --skip-build)" >&2; exit 2; }
+if [ -n "$KDASH_JOB" ]; then
+    log "waiting for the kdash install to finish (bounded)"
+    if wait "$KDASH_JOB" && [ -x "$ROOT/bench/.tools/bin/kdash" ]; then
+        KDASH="$ROOT/bench/.tools/bin/kdash"
+    else
+        KDASH_NOTE="kdash could not be installed ($(tail -1 "$WORK/kdash-install.log" 2>/dev/null)); its row is skipped"
+    fi
+fi
+log "shipdeck: $BIN"
+log "kubectl: $(kubectl version --client 2>/dev/null | head -1)"
+log "kdash: ${KDASH:-none} ${KDASH_NOTE:+($KDASH_NOTE)}"
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------------------------------
+# The demo cluster.
+
+KCFG=""
+WEB_URL=""
+# start_sim ARGS…: serves the demo cluster in the background; sets KCFG and WEB_URL.
+start_sim() {
+    stop_sim
+    "$BIN" demo --serve-only "$@" >"$WORK/sim.out" 2>"$WORK/sim.err" &
+    SIM_PID=$!
+    local i
+    for i in $(seq 1 600); do
+        [ -s "$WORK/sim.out" ] && grep -q 'web app on' "$WORK/sim.err" 2>/dev/null && break
+        kill -0 "$SIM_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    KCFG=$(head -1 "$WORK/sim.out" 2>/dev/null)
+    WEB_URL=$(grep -o 'web app on http://[0-9.:]*' "$WORK/sim.err" | awk '{print $4}')
+    if [ -z "$KCFG" ] || [ ! -f "$KCFG" ] || [ -z "$WEB_URL" ]; then
+        echo "compare.sh: the demo cluster did not start: $(cat "$WORK/sim.err")" >&2
+        exit 1
+    fi
+}
+
+stop_sim() {
+    [ -n "$SIM_PID" ] || return 0
+    kill -INT "$SIM_PID" 2>/dev/null
+    local i
+    for i in $(seq 1 50); do
+        kill -0 "$SIM_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$SIM_PID" 2>/dev/null
+    wait "$SIM_PID" 2>/dev/null
+    SIM_PID=""
+}
+
+kc() { kubectl --kubeconfig "$KCFG" --cache-dir "$WORK/kube-cache" "$@"; }
+
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------
+# shipdeck in a tmux pane (it needs a terminal), timed by its own SHIPDECK_BENCH_EXIT hook.
+
+# hooked EXIT_SPEC TIMEOUT_S ARGS…: prints the ms the hook reported (nothing on timeout).
+hooked() {
+    local spec="$1" limit="$2"
+    shift 2
+    local err="$WORK/hook.err" cmd i
+    rm -f "$err"
+    cmd="exec env SHIPDECK_BENCH_EXIT=$(printf %q "$spec") $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" "$@") 2>$(printf %q "$err")"
+    "${TM[@]}" kill-session -t hook 2>/dev/null
+    "${TM[@]}" new-session -d -s hook -x 200 -y 60 -c "$ROOT" "$cmd"
+    for i in $(seq 1 $((limit * 20))); do
+        grep -q '^SHIPDECK_BENCH ' "$err" 2>/dev/null && break
+        sleep 0.05
+    done
+    "${TM[@]}" kill-session -t hook 2>/dev/null
+    awk '/^SHIPDECK_BENCH / { print $3; exit }' "$err" 2>/dev/null
+}
+
+# A checklist whose cockpit watches every deployment of the demo cluster (all its pods).
+watch_all_checklist() { # FILE [LOGS_SELECTOR]
+    local watch
+    watch=$(kc get deploy -o name | sed 's#^deployment.apps/#deployment/#' | paste -sd, -)
+    {
+        echo "name: Bench pods"
+        echo "cluster:"
+        echo "  namespace: shop"
+        echo "  watch: [$watch]"
+        [ -n "${2:-}" ] && echo "  logs: { selector: \"$2\" }"
+        echo "phases:"
+        echo "  - name: Look"
+        echo "    steps:"
+        echo "      - title: Look at the panes"
+        echo "        manual: true"
+    } >"$1"
+}
+
+RESULTS=()   # "metric|shipdeck|peer|ratio|target|met"
+NOTES=()
+row() { RESULTS+=("$1|$2|$3|$4|$5|$6"); }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.2f\n", a / b }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "NA" && a + 0 <= b + 0) }'; }
+yes_no() { if "$@"; then echo yes; else echo no; fi; }
+
+# ---------------------------------------------------------------------------------------
+# (a) first frame, no cluster.
+
+if fits 60; then
+    log "(a) first frame of run checklists/hello.yaml × $REPS"
+    : >"$WORK/a"
+    hooked first-frame 10 run checklists/hello.yaml >/dev/null # warm the page cache
+    for r in $(seq 1 "$REPS"); do
+        v=$(hooked first-frame 10 run checklists/hello.yaml)
+        log "    first frame: ${v:-timeout} ms"
+        [ -n "$v" ] && echo "$v" >>"$WORK/a"
+    done
+    A=$(median <"$WORK/a")
+    row "first frame, run hello.yaml (ms)" "$A" "—" "—" "≤ 50" "$(yes_no le "$A" 50)"
+else
+    NOTES+=("(a) skipped: time budget")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (b) 5,000 pods: pods pane complete vs kubectl get pods -A; (e) RSS on the same cluster.
+
+if fits 150; then
+    log "(b) starting the demo cluster with $PODS_BIG pods"
+    start_sim --pods "$PODS_BIG" --log-rate 0.2 --log-burst 10000
+    TOTAL=$(kc get pods -A --no-headers 2>/dev/null | wc -l)
+    log "    $TOTAL pods listed; the cockpit must know them all"
+    watch_all_checklist "$WORK/pods.yaml"
+    kc get pods -A >/dev/null 2>&1 # discovery cache warm, like the cockpit's second run
+    : >"$WORK/b.sd"
+    : >"$WORK/b.kc"
+    for r in $(seq 1 "$REPS"); do
+        fits 40 || { NOTES+=("(b) stopped after $((r - 1)) repetitions: time budget"); break; }
+        v=$(hooked "pods=$TOTAL" 30 --kubeconfig "$KCFG" run "$WORK/pods.yaml")
+        [ -n "$v" ] && echo "$v" >>"$WORK/b.sd"
+        t0=$EPOCHREALTIME
+        n=$(kc get pods -A 2>/dev/null | wc -l)
+        t1=$EPOCHREALTIME
+        k=$(ms_between "$t0" "$t1")
+        [ "$n" -ge "$TOTAL" ] && echo "$k" >>"$WORK/b.kc"
+        log "    shipdeck pods pane complete: ${v:-timeout} ms; kubectl get pods -A: $k ms ($((n - 1)) pods)"
+    done
+    B_SD=$(median <"$WORK/b.sd")
+    B_KC=$(median <"$WORK/b.kc")
+    B_R=$(ratio "$B_SD" "$B_KC")
+    row "pods pane complete, $PODS_BIG pods (ms)" "$B_SD" "$B_KC (kubectl get pods -A)" "$B_R" "≤ 1000; ratio ≤ 1.0" \
+        "$(yes_no eval 'le "$B_SD" 1000 && le "$B_R" 1.0')"
+
+    # (e) the same cluster: every pod watched, the web pods' logs followed; each follow
+    # stream bursts 10,000 lines, so the log buffer (cap 20,000) fills and keeps turning over.
+    # First the hook says when that state is reached (T); then a run without the hook is held
+    # well past T and its VmRSS read (VmHWM, the peak, is noted too).
+    if fits 90; then
+        log "(e) RSS with $TOTAL pods watched and the log buffer full"
+        watch_all_checklist "$WORK/rss.yaml" "app=web"
+        : >"$WORK/e"
+        : >"$WORK/e.hwm"
+        for r in $(seq 1 "$REPS_BURST"); do
+            fits 40 || { NOTES+=("(e) stopped after $((r - 1)) repetitions: time budget"); break; }
+            v=$(hooked "pods=$TOTAL,logs=$((LOG_CAP + 5000))" 40 --kubeconfig "$KCFG" run "$WORK/rss.yaml")
+            [ -n "$v" ] || { log "    the cockpit never reached $TOTAL pods and a full log buffer"; continue; }
+            hold=$(awk -v t="$v" 'BEGIN { h = int(t / 1000 * 2) + 3; print (h > 20 ? 20 : h) }')
+            "${TM[@]}" new-session -d -s rss -x 200 -y 60 -c "$ROOT" \
+                "exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$KCFG" run "$WORK/rss.yaml") 2>/dev/null"
+            pid=$("${TM[@]}" list-panes -t rss -F '#{pane_pid}' | head -1)
+            sleep "$hold"
+            rss=$(rss_kb "$pid")
+            hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+            "${TM[@]}" kill-session -t rss 2>/dev/null
+            log "    state reached at $v ms; after ${hold}s VmRSS ${rss:-?} kB, VmHWM ${hwm:-?} kB"
+            [ -n "$rss" ] && awk -v k="$rss" 'BEGIN { printf "%.1f\n", k / 1024 }' >>"$WORK/e"
+            [ -n "$hwm" ] && awk -v k="$hwm" 'BEGIN { printf "%.1f\n", k / 1024 }' >>"$WORK/e.hwm"
+        done
+        E=$(median <"$WORK/e")
+        row "RSS, $TOTAL pods + log cap full (MB)" "$E" "—" "—" "≤ 100" "$(yes_no le "$E" 100)"
+        NOTES+=("(e) peak RSS (VmHWM) median $(median <"$WORK/e.hwm") MB")
+    else
+        NOTES+=("(e) skipped: time budget")
+    fi
+    stop_sim
+else
+    NOTES+=("(b) and (e) skipped: time budget")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (c) steady state: CPU over a window, shipdeck vs kdash.
+
+# cpu_of SESSION CMD: runs CMD in a tmux pane, waits WARMUP_SECS, sets CPU to the % of one
+# core it used over the next STEADY_SECS (utime+stime from /proc/PID/stat), and SCREEN_OK
+# to 1 when its screen showed a load pod after the warm-up.
+CPU=NA
+SCREEN_OK=0
+cpu_of() {
+    local s="$1" cmd="$2" pid c0 c1 t0 t1
+    "${TM[@]}" new-session -d -s "$s" -x 200 -y 60 -c "$ROOT" "$cmd"
+    pid=$("${TM[@]}" list-panes -t "$s" -F '#{pane_pid}' | head -1)
+    sleep "$WARMUP_SECS"
+    SCREEN_OK=0
+    "${TM[@]}" capture-pane -p -t "$s" 2>/dev/null | grep -q 'load-' && SCREEN_OK=1
+    c0=$(cpu_ticks "$pid")
+    t0=$EPOCHREALTIME
+    sleep "$STEADY_SECS"
+    c1=$(cpu_ticks "$pid")
+    t1=$EPOCHREALTIME
+    "${TM[@]}" kill-session -t "$s" 2>/dev/null
+    CPU=NA
+    if [ -n "$c0" ] && [ -n "$c1" ]; then
+        CPU=$(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" -v t0="$t0" -v t1="$t1" \
+            'BEGIN { printf "%.2f\n", (b - a) / hz / (t1 - t0) * 100 }')
+    fi
+}
+
+NEED_C=$(( (WARMUP_SECS + STEADY_SECS) * $([ -n "$KDASH" ] && echo 2 || echo 1) + 20 ))
+if fits "$NEED_C"; then
+    log "(c) steady state: $STEADY_PODS pods, 50 log lines/s, 3 probes every 2 s, ${STEADY_SECS}s windows"
+    start_sim --pods "$STEADY_PODS" --log-rate "$STEADY_RATE"
+    sim_c0=$(cpu_ticks "$SIM_PID")
+    sim_t0=$EPOCHREALTIME
+    cpu_of steady "exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$KCFG" run bench/steady.yaml --var "WEB_URL=$WEB_URL") 2>/dev/null"
+    C_SD=$CPU
+    [ "$SCREEN_OK" = 1 ] || NOTES+=("(c) the cockpit's screen showed no load pod after the warm-up")
+    log "    shipdeck: $C_SD % of one core"
+    C_KD="NA"
+    if [ -n "$KDASH" ]; then
+        cpu_of kdash "exec env KUBECONFIG=$(printf %q "$KCFG") $(printf %q "$KDASH") 2>/dev/null"
+        C_KD=$CPU
+        [ "$SCREEN_OK" = 1 ] || NOTES+=("(c) kdash's screen showed no load pod after the warm-up")
+        log "    kdash: $C_KD % of one core"
+    fi
+    sim_c1=$(cpu_ticks "$SIM_PID")
+    sim_t1=$EPOCHREALTIME
+    NOTES+=("(c) the demo cluster itself used $(awk -v a="$sim_c0" -v b="$sim_c1" -v hz="$CLK_TCK" -v t0="$sim_t0" -v t1="$sim_t1" 'BEGIN { printf "%.1f", (b - a) / hz / (t1 - t0) * 100 }') % of one core meanwhile")
+    stop_sim
+    if [ -n "$KDASH" ]; then
+        C_R=$(ratio "$C_SD" "$C_KD")
+        row "steady CPU, $STEADY_PODS pods (% of a core, ${STEADY_SECS} s)" "$C_SD" "$C_KD (kdash)" "$C_R" "≤ 1 %; ratio ≤ 1.0" \
+            "$(yes_no eval 'le "$C_SD" 1 && le "$C_R" 1.0')"
+    else
+        row "steady CPU, $STEADY_PODS pods (% of a core, ${STEADY_SECS} s)" "$C_SD" "— (no kdash)" "—" "≤ 1 %; ratio ≤ 1.0" \
+            "$(yes_no le "$C_SD" 1) (ratio not measured)"
+        NOTES+=("(c) $KDASH_NOTE")
+    fi
+else
+    NOTES+=("(c) skipped: time budget")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (d) log burst: shipdeck vs kubectl logs -f.
+
+LINES=$((BURST_PODS * BURST_LINES))
+if fits 90; then
+    log "(d) log burst: $LINES lines from $BURST_PODS pods × $REPS_BURST"
+    start_sim --pods "$BURST_PODS" --log-rate 0 --log-burst "$BURST_LINES"
+    SEL="app in ($(kc get deploy -o name | sed -n 's#^deployment.apps/\(load-.*\)#\1#p' | paste -sd, -))"
+    npods=$(kc get pods -l "$SEL" --no-headers 2>/dev/null | wc -l)
+    log "    selector \"$SEL\": $npods pods"
+    {
+        echo "name: Bench logs"
+        echo "cluster:"
+        echo "  namespace: shop"
+        echo "  watch: []"
+        echo "  logs: { selector: \"$SEL\" }"
+        echo "phases:"
+        echo "  - name: Look"
+        echo "    steps:"
+        echo "      - title: Look at the logs"
+        echo "        manual: true"
+    } >"$WORK/logs.yaml"
+    : >"$WORK/d.sd"
+    : >"$WORK/d.kc"
+    for r in $(seq 1 "$REPS_BURST"); do
+        fits 150 || { NOTES+=("(d) stopped after $((r - 1)) repetitions: time budget"); break; }
+        v=$(hooked "logs=$LINES" 120 --kubeconfig "$KCFG" run "$WORK/logs.yaml")
+        [ -n "$v" ] && echo "$v" >>"$WORK/d.sd"
+        # kubectl never ends with -f: the clock stops when `head` has read the burst's last
+        # line from kubectl's output, then kubectl is stopped (it may have nothing more to
+        # write, so a broken pipe would not end it).
+        rm -f "$WORK/fifo"
+        mkfifo "$WORK/fifo"
+        t0=$EPOCHREALTIME
+        timeout 120 kubectl --kubeconfig "$KCFG" --cache-dir "$WORK/kube-cache" logs -f -l "$SEL" \
+            --max-log-requests="$BURST_PODS" --prefix >"$WORK/fifo" 2>/dev/null &
+        kpid=$!
+        n=$(head -n "$LINES" <"$WORK/fifo" | wc -l)
+        t1=$EPOCHREALTIME
+        kill "$kpid" 2>/dev/null
+        wait "$kpid" 2>/dev/null
+        k=$(ms_between "$t0" "$t1")
+        [ "$n" -ge "$LINES" ] && echo "$k" >>"$WORK/d.kc"
+        log "    shipdeck: ${v:-timeout} ms; kubectl logs -f: $k ms ($n lines)"
+    done
+    stop_sim
+    D_SD=$(median <"$WORK/d.sd")
+    D_KC=$(median <"$WORK/d.kc")
+    D_R=$(ratio "$D_SD" "$D_KC")
+    row "log burst, $LINES lines / $BURST_PODS pods (ms)" "$D_SD" "$D_KC (kubectl logs -f)" "$D_R" "ratio ≤ 1.0 (goal 0.5)" \
+        "$(yes_no le "$D_R" 1.0)"
+else
+    NOTES+=("(d) skipped: time budget")
+fi
+
+# ---------------------------------------------------------------------------------------
+# The table.
+
+{
+    echo
+    echo "shipdeck compare — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), reps $REPS$([ "$QUICK" = 1 ] && echo ', --quick')"
+    echo
+    echo "| metric | shipdeck (median) | peer (median) | ratio | target | met |"
+    echo "|---|---|---|---|---|---|"
+    for r in "${RESULTS[@]}"; do
+        IFS='|' read -r m s p q t ok <<<"$r"
+        echo "| $m | $s | $p | $q | $t | $ok |"
+    done
+    if [ ${#NOTES[@]} -gt 0 ]; then
+        echo
+        for n in "${NOTES[@]}"; do echo "- $n"; done
+    fi
+    echo
+    echo "(total ${SECONDS}s)"
+} | tee "${OUT:-/dev/null}"

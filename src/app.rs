@@ -14,6 +14,9 @@ use tokio::sync::{mpsc, watch};
 
 /// At most 30 frames a second.
 const FRAME: Duration = Duration::from_millis(33);
+/// New log lines alone redraw at most this often: a flood of them costs a few frames a
+/// second, not thirty (the lines are all there at the next frame).
+const LOG_FRAME: Duration = Duration::from_millis(200);
 /// Messages handled before the screen gets a chance to catch up.
 const BATCH: usize = 256;
 
@@ -44,8 +47,7 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
     }
     let mut last_draw: Option<Instant> = None;
     loop {
-        if app.model.dirty {
-            let wait = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+        if let Some(wait) = frame_wait(&app.model, last_draw) {
             if wait.is_zero() {
                 let pods_known = app.model.kube.pods.len();
                 draw(&mut tui, &mut app);
@@ -61,8 +63,7 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
                 }
             }
         }
-        let first = if app.model.dirty {
-            let wait = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+        let first = if let Some(wait) = frame_wait(&app.model, last_draw) {
             match tokio::time::timeout(wait, app.rx.recv()).await {
                 Ok(m) => m,
                 Err(_) => continue,
@@ -133,6 +134,18 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
     }
 }
 
+/// How long until the next frame is due, or None when nothing changed.
+fn frame_wait(m: &crate::core::model::Model, last_draw: Option<Instant>) -> Option<Duration> {
+    let every = if m.dirty {
+        FRAME
+    } else if m.logs_dirty {
+        LOG_FRAME
+    } else {
+        return None;
+    };
+    Some(last_draw.map_or(Duration::ZERO, |t| every.saturating_sub(t.elapsed())))
+}
+
 fn draw(tui: &mut Tui, app: &mut App) {
     let (model, layout, theme) = (&app.model, &app.layout, &app.theme);
     // A vanished terminal (SIGHUP) makes drawing fail; the signal path ends the run cleanly.
@@ -140,6 +153,7 @@ fn draw(tui: &mut Tui, app: &mut App) {
         .terminal
         .draw(|f| crate::ui::render(f, model, layout, theme));
     app.model.dirty = false;
+    app.model.logs_dirty = false;
 }
 
 /// Runs a step that owns the terminal; its process group is journaled like any other.

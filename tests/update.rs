@@ -790,3 +790,17 @@ fn a_watcher_shows_the_drivers_rollback_while_it_runs() {
     update(&mut m, Msg::Journal(vec![finished]));
     assert!(m.running.is_none());
 }
+
+#[test]
+fn new_log_lines_ask_for_a_slower_redraw_than_other_changes() {
+    let mut m = model_with(&[]);
+    m.dirty = false;
+    let line = shipdeck::core::msg::LogLine {
+        pod: "web-1".into(),
+        ts: t0(),
+        text: "GET /health 200".into(),
+    };
+    assert!(update(&mut m, Msg::Logs(vec![line])).is_empty());
+    assert!(m.logs_dirty && !m.dirty);
+    assert_eq!(m.logs.visible().count(), 1);
+}

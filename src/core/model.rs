@@ -184,6 +184,8 @@ pub struct Model {
     pub page: usize,
     pub size: (u16, u16),
     pub dirty: bool,
+    /// Only new log lines arrived: redrawn at a lower rate than other changes.
+    pub logs_dirty: bool,
 }
 
 impl Model {
@@ -231,6 +233,7 @@ impl Model {
             page: 10,
             size: (80, 24),
             dirty: true,
+            logs_dirty: false,
         };
         m.selected = m.first_open_row();
         m

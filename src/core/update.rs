@@ -135,7 +135,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Logs(batch) => {
             m.logs.push_batch(batch);
-            m.dirty = true;
+            m.logs_dirty = true;
         }
         Msg::LogStream { pod, state } => {
             m.logs.set_state(&pod, state);

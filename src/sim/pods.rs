@@ -80,7 +80,7 @@ impl World {
         }
         render(&mut sp, self.time());
         self.store.commit(Kind::Pod, &mut sp.pod);
-        self.pods.insert((ns.into(), name), sp);
+        self.put_pod((ns.into(), name), sp);
     }
 
     fn schedule(&mut self, sp: &mut SimPod) {
@@ -186,7 +186,7 @@ impl World {
     }
 
     fn advance(&mut self, key: &Key, now: Instant) {
-        let Some(mut sp) = self.pods.remove(key) else {
+        let Some(mut sp) = self.take_pod(key) else {
             return;
         };
         let (cname, image) = first_container(&sp.pod);
@@ -310,7 +310,7 @@ impl World {
         }
         render(&mut sp, self.time());
         self.store.commit(Kind::Pod, &mut sp.pod);
-        self.pods.insert(key.clone(), sp);
+        self.put_pod(key.clone(), sp);
     }
 }
 

@@ -17,21 +17,12 @@ pub struct Counts {
 
 impl World {
     pub fn pods_of(&self, owner: &Owner, ns: &str) -> Vec<Key> {
-        self.pods
-            .iter()
-            .filter(|((pns, _), sp)| pns == ns && sp.owner == *owner)
-            .map(|(k, _)| k.clone())
-            .collect()
+        self.owned(owner, ns).map(|(k, _)| k.clone()).collect()
     }
 
     pub fn counts(&self, owner: &Owner, ns: &str, min_ready: i32, now: Instant) -> Counts {
         let mut c = Counts::default();
-        for sp in self
-            .pods
-            .iter()
-            .filter(|((pns, _), sp)| pns == ns && sp.owner == *owner)
-            .map(|(_, sp)| sp)
-        {
+        for (_, sp) in self.owned(owner, ns) {
             if sp.terminating() {
                 c.terminating += 1;
                 continue;

@@ -76,7 +76,7 @@ pub enum Stage {
     Terminating,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Owner {
     ReplicaSet(String),
     StatefulSet(String),
@@ -129,7 +129,11 @@ pub struct World {
     pub statefulsets: BTreeMap<Key, StatefulSet>,
     /// StatefulSet pod templates by (namespace, revision name), to recreate old-revision pods.
     pub sts_revisions: HashMap<Key, PodTemplateSpec>,
+    /// Every pod: changed only through `put_pod` and `take_pod`, which keep `by_owner`.
     pub pods: BTreeMap<Key, SimPod>,
+    /// Pod keys by (namespace, owner): the controllers ask for them many times a tick, and a
+    /// scan of every pod per owner is quadratic at thousands of pods.
+    by_owner: HashMap<(String, Owner), std::collections::BTreeSet<Key>>,
     events: EventBook,
     /// While seeding: how far back "now" is, so the seeded world looks like it has been up.
     pub backdate: Option<Duration>,
@@ -146,6 +150,35 @@ pub struct Burst {
 }
 
 impl World {
+    pub fn put_pod(&mut self, key: Key, sp: SimPod) {
+        self.by_owner
+            .entry((key.0.clone(), sp.owner.clone()))
+            .or_default()
+            .insert(key.clone());
+        self.pods.insert(key, sp);
+    }
+
+    pub fn take_pod(&mut self, key: &Key) -> Option<SimPod> {
+        let sp = self.pods.remove(key)?;
+        if let Some(set) = self.by_owner.get_mut(&(key.0.clone(), sp.owner.clone())) {
+            set.remove(key);
+        }
+        Some(sp)
+    }
+
+    /// The pods of `owner` in `ns`, in key order.
+    pub fn owned<'a>(
+        &'a self,
+        owner: &Owner,
+        ns: &str,
+    ) -> impl Iterator<Item = (&'a Key, &'a SimPod)> + 'a {
+        self.by_owner
+            .get(&(ns.to_string(), owner.clone()))
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get_key_value(k))
+    }
+
     pub fn new(cfg: Config, start_rv: u64) -> World {
         let seed = u64::try_from(Timestamp::now().as_nanosecond()).unwrap_or(7);
         World {
@@ -157,6 +190,7 @@ impl World {
             statefulsets: BTreeMap::new(),
             sts_revisions: HashMap::new(),
             pods: BTreeMap::new(),
+            by_owner: HashMap::new(),
             events: EventBook::default(),
             backdate: None,
             ip_seq: 10,

@@ -47,19 +47,17 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
     }
     let mut last_draw: Option<Instant> = None;
     loop {
-        if let Some(wait) = frame_wait(&app.model, last_draw) {
-            if wait.is_zero() {
-                let pods_known = app.model.kube.pods.len();
-                draw(&mut tui, &mut app);
-                last_draw = Some(Instant::now());
-                if let Some(b) = bench.as_mut() {
-                    b.frames_drawn = true;
-                    b.pods_drawn = b.pods_drawn.max(pods_known);
-                    if b.done() {
-                        drop(tui);
-                        b.report();
-                        return Ok(0);
-                    }
+        if frame_wait(&app.model, last_draw).is_some_and(|w| w.is_zero()) {
+            let pods_known = app.model.kube.pods.len();
+            draw(&mut tui, &mut app);
+            last_draw = Some(Instant::now());
+            if let Some(b) = bench.as_mut() {
+                b.frames_drawn = true;
+                b.pods_drawn = b.pods_drawn.max(pods_known);
+                if b.done() {
+                    drop(tui);
+                    b.report();
+                    return Ok(0);
                 }
             }
         }

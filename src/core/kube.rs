@@ -3,7 +3,9 @@
 
 use super::msg::Stream;
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write;
 
 /// Events kept for the events pane.
 pub const EVENTS_CAP: usize = 200;
@@ -28,6 +30,7 @@ pub struct KubeState {
     pub connection: Connection,
     /// By `kind/name`.
     pub workloads: BTreeMap<String, WorkloadView>,
+    /// By name, so iterating gives the pods in name order.
     pub pods: BTreeMap<String, PodView>,
     /// Newest first.
     pub events: VecDeque<EventView>,
@@ -36,22 +39,26 @@ pub struct KubeState {
 }
 
 impl KubeState {
-    /// Pods whose labels match the workload's selector.
+    /// Pods whose labels match the workload's selector. The selector is parsed once, not once
+    /// per pod: this runs over thousands of pods on every frame.
     pub fn pods_of<'a>(&'a self, w: &'a WorkloadView) -> impl Iterator<Item = &'a PodView> + 'a {
+        let selector = (!w.selector.is_empty()).then(|| Selector::parse(&w.selector));
         self.pods
             .values()
-            .filter(move |p| !w.selector.is_empty() && selector_matches(&w.selector, &p.labels))
+            .filter(move |p| selector.as_ref().is_some_and(|s| s.matches(&p.labels)))
     }
 
-    /// The pods pane: pods of any watched workload.
+    /// The pods pane: pods of any watched workload, in name order.
     pub fn watched_pods(&self) -> Vec<&PodView> {
+        let selectors: Vec<Selector> = self
+            .workloads
+            .values()
+            .filter(|w| !w.selector.is_empty())
+            .map(|w| Selector::parse(&w.selector))
+            .collect();
         self.pods
             .values()
-            .filter(|p| {
-                self.workloads
-                    .values()
-                    .any(|w| !w.selector.is_empty() && selector_matches(&w.selector, &p.labels))
-            })
+            .filter(|p| selectors.iter().any(|s| s.matches(&p.labels)))
             .collect()
     }
 
@@ -67,27 +74,70 @@ impl KubeState {
 
 /// Equality-based label selectors (`app=web,tier!=canary`, `app`), as kubectl accepts them.
 pub fn selector_matches(selector: &str, labels: &[(String, String)]) -> bool {
-    let get = |k: &str| {
-        labels
-            .iter()
-            .find(|(lk, _)| lk == k)
-            .map(|(_, v)| v.as_str())
-    };
-    selector
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .all(|term| {
-            if let Some((k, v)) = term.split_once("!=") {
-                get(k.trim()) != Some(v.trim())
-            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-                get(k.trim()) == Some(v.trim())
-            } else if let Some(k) = term.strip_prefix('!') {
-                get(k.trim()).is_none()
-            } else {
-                get(term).is_some()
-            }
+    Selector::parse(selector).matches(labels)
+}
+
+/// `a == b` compared in place: label keys and values are short, and a call to `memcmp` for each
+/// of thousands of pods on every frame showed in the profile.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// An equality-based label selector, parsed once to be tested against many pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector<'a> {
+    terms: Vec<Term<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term<'a> {
+    /// `k=v`, `k==v`.
+    Is(&'a str, &'a str),
+    /// `k!=v` (also true when the label is missing).
+    IsNot(&'a str, &'a str),
+    /// `k`.
+    Has(&'a str),
+    /// `!k`.
+    HasNot(&'a str),
+}
+
+impl<'a> Selector<'a> {
+    pub fn parse(selector: &'a str) -> Self {
+        let terms = selector
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|term| {
+                if let Some((k, v)) = term.split_once("!=") {
+                    Term::IsNot(k.trim(), v.trim())
+                } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('='))
+                {
+                    Term::Is(k.trim(), v.trim())
+                } else if let Some(k) = term.strip_prefix('!') {
+                    Term::HasNot(k.trim())
+                } else {
+                    Term::Has(term)
+                }
+            })
+            .collect();
+        Selector { terms }
+    }
+
+    /// True when the labels satisfy every term (an empty selector matches everything).
+    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+        let get = |k: &str| {
+            labels
+                .iter()
+                .find(|(lk, _)| same(lk, k))
+                .map(|(_, v)| v.as_str())
+        };
+        self.terms.iter().all(|term| match *term {
+            Term::Is(k, v) => get(k).is_some_and(|x| same(x, v)),
+            Term::IsNot(k, v) => !get(k).is_some_and(|x| same(x, v)),
+            Term::Has(k) => get(k).is_some(),
+            Term::HasNot(k) => get(k).is_none(),
         })
+    }
 }
 
 /// The fields of a workload that rollout status and the rollout pane need.
@@ -321,10 +371,16 @@ impl PodView {
 
 /// kubectl's STATUS column (printPod in kubectl's printers).
 pub fn pod_status(p: &PodView) -> String {
-    let mut reason = if p.reason.is_empty() {
-        p.phase.clone()
+    pod_status_str(p).into_owned()
+}
+
+/// [`pod_status`] without a copy when the word is one the pod already holds (the pods pane
+/// measures every pod's STATUS on every frame).
+pub fn pod_status_str(p: &PodView) -> Cow<'_, str> {
+    let mut reason: Cow<str> = if p.reason.is_empty() {
+        Cow::Borrowed(&p.phase)
     } else {
-        p.reason.clone()
+        Cow::Borrowed(&p.reason)
     };
     let mut initializing = false;
     for (i, c) in p.init_statuses.iter().enumerate() {
@@ -332,17 +388,19 @@ pub fn pod_status(p: &PodView) -> String {
             Some((_, 0, _)) => continue,
             _ if c.sidecar && c.started => continue,
             Some((r, code, signal)) => {
-                reason = if !r.is_empty() {
+                reason = Cow::Owned(if !r.is_empty() {
                     format!("Init:{r}")
                 } else if *signal != 0 {
                     format!("Init:Signal:{signal}")
                 } else {
                     format!("Init:ExitCode:{code}")
-                };
+                });
             }
             None => match &c.waiting_reason {
-                Some(w) if !w.is_empty() && w != "PodInitializing" => reason = format!("Init:{w}"),
-                _ => reason = format!("Init:{i}/{}", p.init_containers),
+                Some(w) if !w.is_empty() && w != "PodInitializing" => {
+                    reason = Cow::Owned(format!("Init:{w}"))
+                }
+                _ => reason = Cow::Owned(format!("Init:{i}/{}", p.init_containers)),
             },
         }
         initializing = true;
@@ -352,31 +410,31 @@ pub fn pod_status(p: &PodView) -> String {
         let mut has_running = false;
         for c in p.statuses.iter().rev() {
             if let Some(w) = c.waiting_reason.as_ref().filter(|w| !w.is_empty()) {
-                reason = w.clone();
+                reason = Cow::Borrowed(w);
             } else if let Some((r, code, signal)) = &c.terminated {
                 reason = if !r.is_empty() {
-                    r.clone()
+                    Cow::Borrowed(r)
                 } else if *signal != 0 {
-                    format!("Signal:{signal}")
+                    Cow::Owned(format!("Signal:{signal}"))
                 } else {
-                    format!("ExitCode:{code}")
+                    Cow::Owned(format!("ExitCode:{code}"))
                 };
             } else if c.ready && c.running {
                 has_running = true;
             }
         }
         if reason == "Completed" && has_running {
-            reason = if p.ready_condition {
-                "Running".into()
+            reason = Cow::Borrowed(if p.ready_condition {
+                "Running"
             } else {
-                "NotReady".into()
-            };
+                "NotReady"
+            });
         }
     }
     if p.deleting && p.reason == "NodeLost" {
-        "Unknown".into()
+        Cow::Borrowed("Unknown")
     } else if p.deleting {
-        "Terminating".into()
+        Cow::Borrowed("Terminating")
     } else {
         reason
     }
@@ -405,33 +463,46 @@ pub fn pod_warning(p: &PodView) -> Option<&'static str> {
 
 /// kubectl's AGE column (its HumanDuration): `45s`, `2m30s`, `25m`, `4h12m`, `3d5h`, `2y10d`.
 pub fn age(created: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    write_age(&mut out, created, now);
+    out
+}
+
+/// [`age`] appended to `out`, so a caller measuring thousands of ages can reuse one buffer.
+pub fn write_age(out: &mut String, created: DateTime<Utc>, now: DateTime<Utc>) {
+    // Writing to a String cannot fail.
+    let _ = match age_parts(created, now) {
+        (a, ua, 0, _) => write!(out, "{a}{ua}"),
+        (a, ua, b, ub) => write!(out, "{a}{ua}{b}{ub}"),
+    };
+}
+
+/// The pieces of [`age`]: `4h12m` is `(4, "h", 12, "m")`, `25m` is `(25, "m", 0, "")` (a zero
+/// second part is not shown).
+pub fn age_parts(
+    created: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (i64, &'static str, i64, &'static str) {
     let secs = (now - created).num_seconds().max(0);
     let (m, h, d) = (secs / 60, secs / 3600, secs / 86_400);
-    let pair = |a: i64, ua: &str, b: i64, ub: &str| {
-        if b == 0 {
-            format!("{a}{ua}")
-        } else {
-            format!("{a}{ua}{b}{ub}")
-        }
-    };
     if secs < 120 {
-        format!("{secs}s")
+        (secs, "s", 0, "")
     } else if m < 10 {
-        pair(m, "m", secs % 60, "s")
+        (m, "m", secs % 60, "s")
     } else if m < 180 {
-        format!("{m}m")
+        (m, "m", 0, "")
     } else if h < 8 {
-        pair(h, "h", m % 60, "m")
+        (h, "h", m % 60, "m")
     } else if h < 48 {
-        format!("{h}h")
+        (h, "h", 0, "")
     } else if h < 24 * 8 {
-        pair(d, "d", h % 24, "h")
+        (d, "d", h % 24, "h")
     } else if d < 365 * 2 {
-        format!("{d}d")
+        (d, "d", 0, "")
     } else if d < 365 * 8 {
-        pair(d / 365, "y", d % 365, "d")
+        (d / 365, "y", d % 365, "d")
     } else {
-        format!("{}y", d / 365)
+        (d / 365, "y", 0, "")
     }
 }
 

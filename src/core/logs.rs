@@ -111,7 +111,27 @@ impl LogBuffer {
 }
 
 fn matches_lower(line: &LogLine, f: &str) -> bool {
-    f.is_empty() || line.text.to_lowercase().contains(f) || line.pod.to_lowercase().contains(f)
+    f.is_empty() || contains_lower(&line.text, f) || contains_lower(&line.pod, f)
+}
+
+/// `hay.to_lowercase().contains(lower)`, without lowering a copy of `hay` when both are ASCII
+/// (nearly every log line): a filtered pane tests every held line on every frame.
+fn contains_lower(hay: &str, lower: &str) -> bool {
+    if !(hay.is_ascii() && lower.is_ascii()) {
+        return hay.to_lowercase().contains(lower);
+    }
+    let (h, n) = (hay.as_bytes(), lower.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    h.len() >= n.len()
+        && (0..=h.len() - n.len()).any(|i| {
+            h[i].to_ascii_lowercase() == first
+                && h[i + 1..i + n.len()]
+                    .iter()
+                    .zip(rest)
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
 }
 
 #[cfg(test)]
@@ -139,6 +159,31 @@ mod tests {
         assert_eq!(texts, ["b2", "a3", "b4"]);
         assert_eq!(b.dropped, 1);
         assert_ne!(b.pods["a"].colour, b.pods["b"].colour);
+    }
+
+    #[test]
+    fn filter_ignores_case_like_lowering_a_copy() {
+        let cases = [
+            ("GET /health 200", "health"),
+            ("ERROR db down", "error"),
+            ("ERROR db down", "db down"),
+            ("ERROR db down", "down!"),
+            ("err", "error"),
+            ("Straße GESPERRT", "gesperrt"),
+            ("Straße GESPERRT", "straße"),
+            ("ἈΡΧΉ", "ἀρχή"),
+            ("plain", "ß"),
+            ("x", ""),
+            ("", "x"),
+        ];
+        for (hay, f) in cases {
+            let f = f.to_lowercase();
+            assert_eq!(
+                contains_lower(hay, &f),
+                hay.to_lowercase().contains(&f),
+                "{hay:?} {f:?}"
+            );
+        }
     }
 
     #[test]

@@ -61,12 +61,17 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     notes.extend(stale_line(cx, Stream::Logs, max));
     notes.extend(retrying(t, logs, max));
     let rows = height.saturating_sub(notes.len() + 1);
-    let total = logs.visible().count();
-    // `scroll` counts lines up from the tail; stop where the oldest line reaches the top.
-    let scroll = logs.scroll.min(total.saturating_sub(rows));
+    // `scroll` counts lines up from the tail; stop where the oldest line reaches the top. Only a
+    // scrolled view needs the count of every shown line: following, the page is found by
+    // walking back from the newest line.
+    let scroll = match logs.scroll {
+        0 => 0,
+        up => up.min(logs.visible().count().saturating_sub(rows)),
+    };
+    let mut page: Vec<&LogLine> = logs.visible().rev().skip(scroll).take(rows).collect();
     let mut lines = vec![Line::from(fit_spans(status(t, logs, scroll), max))];
     lines.extend(notes);
-    if total == 0 {
+    if page.is_empty() && logs.visible().next_back().is_none() {
         let text = if logs.lines.is_empty() {
             format!(
                 "waiting for log lines from pods matching {}",
@@ -82,7 +87,6 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         lines.push(Line::styled(text, t.muted()));
         return draw_fitted(cx, area, lines);
     }
-    let mut page: Vec<&LogLine> = logs.visible().rev().skip(scroll).take(rows).collect();
     page.reverse();
     lines.extend(tail(cx, &page, max));
     draw_fitted(cx, area, lines);

@@ -3,23 +3,39 @@
 
 use super::Ctx;
 use super::unavailable::{draw_fitted, draw_lines, fit_middle, offline, pad, stale_line, watched};
-use crate::core::kube::{PodView, age, pod_status};
+use crate::core::kube::{PodView, age_parts, pod_status_str, write_age};
 use crate::core::msg::Stream;
-use crate::ui::text::{clean, fit_spans};
+use crate::ui::text::{clean, fit_spans, width};
 use crate::ui::theme::Theme;
+use chrono::{DateTime, Utc};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::fmt::Write;
 
 /// Preferred smallest width of NAME before columns are dropped; the last resort is `NAME_LAST`.
 const NAME_MIN: usize = 14;
 const NAME_LAST: usize = 8;
 
-/// One table column: header, cells, and when it gives way (0 never; lower goes first).
+/// The columns: header and when it gives way (0 never; lower goes first).
+const COLS: [(&str, u8); 7] = [
+    ("NAME", 0),
+    ("READY", 0),
+    ("STATUS", 0),
+    ("RESTARTS", 4),
+    ("AGE", 3),
+    ("NODE", 1),
+    ("REV", 2),
+];
+
+/// One table column: header, the cells of the rows drawn, the widest cell of every pod (drawn
+/// or not, so widths do not depend on what fits), and when it gives way.
 struct Col {
     head: &'static str,
     cells: Vec<(String, Style)>,
+    widest: usize,
     drop: u8,
 }
 
@@ -27,8 +43,8 @@ impl Col {
     fn natural(&self) -> usize {
         self.cells
             .iter()
-            .map(|(s, _)| crate::ui::text::width(s))
-            .chain([self.head.len()])
+            .map(|(s, _)| width(s))
+            .chain([self.head.len(), self.widest])
             .max()
             .unwrap_or(0)
     }
@@ -50,26 +66,32 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         lines.push(Line::styled("no pods yet", t.muted()));
         return draw_fitted(cx, area, lines);
     }
-    let cols = columns(cx, &pods);
-    let table = table(t, &cols, width);
     let room = height.saturating_sub(lines.len());
-    let n = table.len();
-    if n > room && room >= 2 {
+    // The table is a header and a line per pod; only the lines that fit are built.
+    let n = pods.len() + 1;
+    let more = (n > room && room >= 2).then(|| n - (room - 1));
+    let drawn = match more {
+        Some(_) => room - 2,
+        None => pods.len().min(room.saturating_sub(1)),
+    };
+    let cols = columns(cx, &pods, drawn);
+    lines.extend(table(t, &cols, width));
+    if let Some(more) = more {
         // Say how many rows did not fit rather than cutting silently.
-        lines.extend(table.into_iter().take(room - 1));
-        let more = n - (room - 1);
         lines.push(Line::styled(format!("… {more} more pods"), t.muted()));
-    } else {
-        lines.extend(table);
     }
     draw_fitted(cx, area, lines);
 }
 
 /// The pods pane's rows: newest revision first, then by name.
 pub fn rows<'a>(cx: &Ctx<'a, '_>) -> Vec<&'a PodView> {
-    let mut pods = cx.m.kube.watched_pods();
-    pods.sort_by(|a, b| (Reverse(a.revision), &a.name).cmp(&(Reverse(b.revision), &b.name)));
-    pods
+    // `watched_pods` comes in name order, and few revisions are live at once: bucketing by
+    // revision keeps name order within each and costs less than sorting thousands of pods.
+    let mut by_revision: BTreeMap<Reverse<Option<i64>>, Vec<&'a PodView>> = BTreeMap::new();
+    for p in cx.m.kube.watched_pods() {
+        by_revision.entry(Reverse(p.revision)).or_default().push(p);
+    }
+    by_revision.into_values().flatten().collect()
 }
 
 /// kubectl's STATUS words by what they mean: running, on the way, broken, finished.
@@ -90,46 +112,132 @@ pub fn status_style(t: &Theme, status: &str) -> Style {
     }
 }
 
-fn columns(cx: &Ctx, pods: &[&PodView]) -> Vec<Col> {
-    let (m, t) = (cx.m, cx.theme);
-    let col = |head, drop, f: &dyn Fn(&PodView) -> (String, Style)| Col {
-        head,
-        drop,
-        cells: pods.iter().map(|p| f(p)).collect(),
-    };
-    vec![
-        col("NAME", 0, &|p| (clean(&p.name), Style::new())),
-        col("READY", 0, &|p| {
+/// The columns with the cells of the first `drawn` pods, each measured over every pod.
+fn columns(cx: &Ctx, pods: &[&PodView], drawn: usize) -> Vec<Col> {
+    let (now, t) = (cx.m.now, cx.theme);
+    // One pass over the pods for every column: each pod is fetched from memory once.
+    let mut widest = [0; COLS.len()];
+    for p in pods {
+        for (i, w) in widest.iter_mut().enumerate() {
+            *w = (*w).max(cell_width(i, p, now));
+        }
+    }
+    let mut buf = String::new();
+    COLS.iter()
+        .zip(widest)
+        .enumerate()
+        .map(|(i, (&(head, drop), widest))| {
+            let cells = pods[..drawn]
+                .iter()
+                .map(|p| {
+                    cell_text(i, p, now, &mut buf);
+                    let style = cell_style(t, i, p, &buf);
+                    (buf.clone(), style)
+                })
+                .collect();
+            Col {
+                head,
+                cells,
+                widest,
+                drop,
+            }
+        })
+        .collect()
+}
+
+/// The text of column `col` for pod `p`, into `out` (cleared first).
+fn cell_text(col: usize, p: &PodView, now: DateTime<Utc>, out: &mut String) {
+    out.clear();
+    // Writing to a String cannot fail: the results of `write!` are dropped.
+    match col {
+        0 => push_clean(out, &p.name),
+        1 => {
             let (r, n) = p.ready();
-            let style = if r < n { t.warn() } else { Style::new() };
-            (format!("{r}/{n}"), style)
-        }),
-        col("STATUS", 0, &|p| {
-            let s = pod_status(p);
-            let style = status_style(t, &s);
-            (s, style)
-        }),
-        col("RESTARTS", 4, &|p| {
-            let n = p.restarts();
-            (n.to_string(), if n > 0 { t.warn() } else { Style::new() })
-        }),
-        col("AGE", 3, &|p| {
-            let a = p.created.map_or("-".into(), |c| age(c, m.now));
-            (a, Style::new())
-        }),
-        col("NODE", 1, &|p| {
-            let node = if p.node.is_empty() {
-                "<none>".into()
-            } else {
-                clean(&p.node)
-            };
-            (node, Style::new())
-        }),
-        col("REV", 2, &|p| {
-            let rev = p.revision.map_or("-".into(), |r| r.to_string());
-            (rev, t.muted())
-        }),
-    ]
+            let _ = write!(out, "{r}/{n}");
+        }
+        2 => out.push_str(&pod_status_str(p)),
+        3 => {
+            let _ = write!(out, "{}", p.restarts());
+        }
+        4 => match p.created {
+            Some(c) => write_age(out, c, now),
+            None => out.push('-'),
+        },
+        5 if p.node.is_empty() => out.push_str("<none>"),
+        5 => push_clean(out, &p.node),
+        _ => match p.revision {
+            Some(r) => {
+                let _ = write!(out, "{r}");
+            }
+            None => out.push('-'),
+        },
+    }
+}
+
+/// The cells [`cell_text`] would take, counted without writing the text.
+fn cell_width(col: usize, p: &PodView, now: DateTime<Utc>) -> usize {
+    match col {
+        0 => clean_width(&p.name),
+        1 => {
+            let (r, n) = p.ready();
+            digits(r as i64) + 1 + digits(n as i64)
+        }
+        2 => clean_width(&pod_status_str(p)),
+        3 => digits(i64::from(p.restarts())),
+        4 => match p.created {
+            Some(c) => match age_parts(c, now) {
+                (a, ua, 0, _) => digits(a) + ua.len(),
+                (a, ua, b, ub) => digits(a) + ua.len() + digits(b) + ub.len(),
+            },
+            None => 1,
+        },
+        5 if p.node.is_empty() => "<none>".len(),
+        5 => clean_width(&p.node),
+        _ => p.revision.map_or(1, digits),
+    }
+}
+
+fn cell_style(t: &Theme, col: usize, p: &PodView, text: &str) -> Style {
+    match col {
+        1 => {
+            let (r, n) = p.ready();
+            if r < n { t.warn() } else { Style::new() }
+        }
+        2 => status_style(t, text),
+        3 if p.restarts() > 0 => t.warn(),
+        6 => t.muted(),
+        _ => Style::new(),
+    }
+}
+
+/// [`clean`] appended to `out`, copying straight when there is nothing to clean.
+fn push_clean(out: &mut String, s: &str) {
+    if s.chars().any(char::is_control) {
+        out.push_str(&clean(s));
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// `width(&clean(s))` without the copy: a tab becomes one space, other controls take none.
+/// Printable ASCII (nearly every pod, node and status) takes a cell a byte.
+fn clean_width(s: &str) -> usize {
+    // A count rather than `all`: no early exit, so the loop vectorises.
+    let odd = s.bytes().filter(|b| !(0x20..0x7f).contains(b)).count();
+    if odd == 0 {
+        s.len()
+    } else {
+        width(s) + s.bytes().filter(|b| *b == b'\t').count()
+    }
+}
+
+/// Characters of `n` in decimal, sign included.
+fn digits(n: i64) -> usize {
+    let sign = usize::from(n < 0);
+    sign + n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |l| l as usize + 1)
 }
 
 /// Which columns to show, the gap between them and NAME's width, for `width` cells.
@@ -219,6 +327,7 @@ mod tests {
             head,
             drop,
             cells: vec![(s.to_string(), Style::new())],
+            widest: 0,
         };
         vec![
             c("NAME", 0, name),
@@ -229,6 +338,51 @@ mod tests {
             c("NODE", 1, "node-a"),
             c("REV", 2, "7"),
         ]
+    }
+
+    #[test]
+    fn widths_are_those_of_the_cells() {
+        use crate::core::kube::ContainerView;
+        let now = chrono::Utc::now();
+        let mut p = PodView {
+            name: "web-6b7f\t9c8d5-\u{1b}x2lqp-日本".into(),
+            containers: 12,
+            statuses: vec![ContainerView {
+                restarts: -3,
+                waiting_reason: Some("CrashLoopBackOff".into()),
+                ..Default::default()
+            }],
+            created: Some(now - chrono::Duration::seconds(4000)),
+            revision: Some(-120),
+            ..Default::default()
+        };
+        let ages = [
+            0,
+            45,
+            150,
+            180,
+            1500,
+            4 * 3600 + 720,
+            20 * 3600,
+            3 * 86_400,
+            900 * 86_400,
+        ];
+        for (round, secs) in ages.into_iter().enumerate() {
+            for col in 0..COLS.len() {
+                let mut text = String::new();
+                cell_text(col, &p, now, &mut text);
+                assert_eq!(cell_width(col, &p, now), width(&text), "{col} {text:?}");
+            }
+            p.name = "web-6b7f9c8d5-x2\x7flqp".into();
+            p.node = "node\t1".into();
+            p.revision = (round % 2 == 0).then_some(7);
+            p.created = Some(now - chrono::Duration::seconds(secs));
+        }
+        p.created = None;
+        assert_eq!(cell_width(4, &p, now), 1);
+        for n in [0, 9, 10, 99, 100, -1, -10, i64::MAX, i64::MIN] {
+            assert_eq!(digits(n), n.to_string().len(), "{n}");
+        }
     }
 
     #[test]

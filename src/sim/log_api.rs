@@ -65,16 +65,12 @@ fn burst_chunk(
     after: Option<DateTime<Utc>>,
 ) -> (Vec<u8>, DateTime<Utc>, bool) {
     use std::io::Write;
-    // Whole microseconds, so `+ i` nanoseconds stays in the same second for a whole chunk.
-    let now = Utc::now();
-    let mut base = now
-        .with_nanosecond(now.nanosecond() / 1000 * 1000 % 1_000_000_000)
-        .unwrap_or(now);
+    // Whole microseconds, so `+ i` nanoseconds (i < BURST_CHUNK < 1000) stays inside the
+    // microsecond, and so inside the second, for a whole chunk.
+    let micros = |t: DateTime<Utc>| t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t);
+    let mut base = micros(Utc::now());
     if let Some(after) = after.filter(|a| *a >= base) {
-        let next = after + chrono::Duration::microseconds(1);
-        base = next
-            .with_nanosecond(next.nanosecond() / 1000 * 1000)
-            .unwrap_or(next);
+        base = micros(after + chrono::Duration::microseconds(1));
     }
     let secs = base.format("%Y-%m-%dT%H:%M:%S").to_string();
     let nanos = base.nanosecond();
@@ -237,6 +233,7 @@ async fn follow_pod(
     if !head.is_empty() && tx.send(Bytes::from(head)).await.is_err() {
         return;
     }
+    let mut burst_end = None;
     if let Some(b) = burst {
         // As fast as the client reads: the channel's capacity is the only pacing.
         let (mut sent, mut last) = (0, None);
@@ -244,6 +241,7 @@ async fn follow_pod(
             let n = BURST_CHUNK.min(b.lines - sent);
             let (chunk, at, open) = burst_chunk(&mut fmt, &b.pool, sent, n, last);
             last = Some(at);
+            burst_end = last;
             sent += n;
             let delivered = tokio::select! {
                 _ = shutdown.changed() => return,
@@ -256,6 +254,9 @@ async fn follow_pod(
         // Live lines that came in meanwhile are older than the burst: go on from now.
         live = live.resubscribe();
     }
+    // A kubelet's timestamps only go forward: a live line stamped before the burst's last
+    // line (made in the same tick) is not sent after it.
+    let mut after = burst_end;
     loop {
         let line = tokio::select! {
             _ = shutdown.changed() => break,
@@ -267,6 +268,10 @@ async fn follow_pod(
                 Err(broadcast::error::RecvError::Closed) => break,
             },
         };
+        if after.is_some_and(|a| line.ts <= a) {
+            continue;
+        }
+        after = None;
         let Some(bytes) = fmt.render(&line) else {
             break;
         };

@@ -117,13 +117,14 @@ impl Executor {
 
     /// An executor for `shipdeck watch`: it appends only sign-offs and comments to a journal
     /// another process drives, so a crash of the watcher records nothing in it.
-    pub fn follower(journal: JournalWriter, tx: mpsc::Sender<Msg>, base_dir: PathBuf) -> Self {
+    pub fn follower(journal: JournalWriter, tx: mpsc::Sender<Msg>) -> Self {
         Executor {
             journal,
             tx,
             aborts: HashMap::new(),
             secrets: Vec::new(),
-            base_dir,
+            // It never runs a command: no directory to run one in.
+            base_dir: PathBuf::new(),
             grace: Grace::default(),
             kube: None,
             kube_error: None,

@@ -124,18 +124,6 @@ pub fn find_run(runs: &Path, arg: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// Whether a process with this pid is alive (signal 0 probes without sending anything).
-pub fn pid_alive(pid: u32) -> bool {
-    if pid == 0 {
-        return false;
-    }
-    let pid = nix::unistd::Pid::from_raw(pid as i32);
-    !matches!(
-        nix::sys::signal::kill(pid, None),
-        Err(nix::errno::Errno::ESRCH)
-    )
-}
-
 /// The newest run of a checklist slug that did not succeed, for `--resume` without an id.
 pub fn newest_unfinished(runs: &Path, slug: &str) -> Option<PathBuf> {
     use crate::core::journal::{Event, RunOutcome};

@@ -6,7 +6,7 @@
 use crate::cli::{Global, WatchArgs};
 use crate::config::load::LoadOptions;
 use crate::core::model::Model;
-use crate::core::run::{RunState, StepState};
+use crate::core::run::RunState;
 use crate::exec::Executor;
 use crate::headless::{EXIT_OK, EXIT_USAGE};
 use crate::journal_io::{JournalWriter, parse_journal};
@@ -175,26 +175,6 @@ pub async fn run(global: &Global, args: &WatchArgs) -> i32 {
         Err("this checklist has no `cluster:` section".into())
     };
     let (tx, rx) = mpsc::channel(1024);
-    let rollback = state.steps.iter().find_map(|(id, r)| {
-        r.rollback_open
-            .then(|| (id.clone(), r.rollbacks.len() as u32, true))
-    });
-    let running = rollback.or_else(|| {
-        state.steps.iter().find_map(|(id, r)| {
-            (r.state == StepState::Running)
-                .then(|| (id.clone(), r.attempts.last().map_or(1, |a| a.n), false))
-        })
-    });
-    let follow = journal_tail::Following {
-        running,
-        rollbacks: state
-            .steps
-            .iter()
-            .map(|(id, r)| (id.clone(), r.rollbacks.len() as u32))
-            .collect(),
-    };
-    let tail = JournalTail::new(&journal, offset as u64, Some(writer.track_own()));
-    journal_tail::spawn(tail, follow, true, tx.clone());
     let (user, host) = paths::identity();
     let run_id = state.run_id.clone();
     let mut model = Model::new(
@@ -204,18 +184,28 @@ pub async fn run(global: &Global, args: &WatchArgs) -> i32 {
         chrono::Utc::now(),
     );
     crate::core::follow::become_watcher(&mut model);
+    // The tail follows the output of whatever the replay says runs now.
+    let follow = journal_tail::Following {
+        running: model
+            .running
+            .as_ref()
+            .map(|r| (r.step.clone(), r.attempt, r.rollback)),
+        rollbacks: model
+            .run
+            .steps
+            .iter()
+            .map(|(id, r)| (id.clone(), r.rollbacks.len() as u32))
+            .collect(),
+    };
+    let tail = JournalTail::new(&journal, offset as u64, Some(writer.track_own()));
+    journal_tail::spawn(tail, follow, true, tx.clone());
     // Secrets reach this process through the environment or --var: masked on screen too.
     model.secrets = loaded.checklist.secrets();
     model.driven_by = crate::lock::holder(&journal).map(|h| h.by());
     if let Some(w) = warnings.first() {
         crate::cockpit::warn(&mut model, w);
     }
-    let base_dir = loaded
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let exec = Executor::follower(writer, tx.clone(), base_dir);
+    let exec = Executor::follower(writer, tx.clone());
     match crate::cockpit::launch(&loaded, model, exec, prepared, kube, (tx, rx)).await {
         Ok(_) => {
             let _ = std::io::Write::write_all(

@@ -72,11 +72,6 @@ impl KubeState {
     }
 }
 
-/// Equality-based label selectors (`app=web,tier!=canary`, `app`), as kubectl accepts them.
-pub fn selector_matches(selector: &str, labels: &[(String, String)]) -> bool {
-    Selector::parse(selector).matches(labels)
-}
-
 /// `a == b` compared in place: label keys and values are short, and a call to `memcmp` for each
 /// of thousands of pods on every frame showed in the profile.
 fn same(a: &str, b: &str) -> bool {
@@ -461,14 +456,8 @@ pub fn pod_warning(p: &PodView) -> Option<&'static str> {
     })
 }
 
-/// kubectl's AGE column (its HumanDuration): `45s`, `2m30s`, `25m`, `4h12m`, `3d5h`, `2y10d`.
-pub fn age(created: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let mut out = String::new();
-    write_age(&mut out, created, now);
-    out
-}
-
-/// [`age`] appended to `out`, so a caller measuring thousands of ages can reuse one buffer.
+/// kubectl's AGE column (its HumanDuration), appended to `out` (one buffer for thousands of
+/// pods): `45s`, `2m30s`, `25m`, `4h12m`, `3d5h`, `2y10d`.
 pub fn write_age(out: &mut String, created: DateTime<Utc>, now: DateTime<Utc>) {
     // Writing to a String cannot fail.
     let _ = match age_parts(created, now) {
@@ -731,6 +720,16 @@ mod tests {
         };
         assert_eq!(pod_status(&unsched), "Pending");
         assert_eq!(pod_warning(&unsched), Some("Unschedulable"));
+    }
+
+    fn selector_matches(selector: &str, labels: &[(String, String)]) -> bool {
+        Selector::parse(selector).matches(labels)
+    }
+
+    fn age(created: DateTime<Utc>, now: DateTime<Utc>) -> String {
+        let mut out = String::new();
+        write_age(&mut out, created, now);
+        out
     }
 
     #[test]

@@ -10,6 +10,9 @@
 #   --skip-build    use target/release/shipdeck as it is (or $SHIPDECK_BIN)
 #   --no-kdash      do not look for or install kdash (its row says so)
 #   --out FILE      also write the table (Markdown) to FILE
+#   --only LETTERS  run only these sections: a, b (with e), c, d (with f), g; e.g. --only c
+#   --soak SECS     length of the soak (g) (default 600; 30 with --quick); it ends early,
+#                   and says so, when the time budget runs out
 #
 # What it measures (medians; every peer runs against the same cluster in the same run):
 #   (a) first complete frame of `shipdeck run checklists/hello.yaml`, in a tmux pane, via
@@ -21,7 +24,12 @@
 #   (d) log ingestion: a burst of 1,000,000 lines from 50 pods (`--log-burst 20000`):
 #       shipdeck (SHIPDECK_BENCH_EXIT=logs=1000000) against
 #       `kubectl logs -f -l … --max-log-requests=50 --prefix`, stopped at 1,000,000 lines;
-#   (e) peak RSS of shipdeck with 5,000 pods watched and its log buffer full (20,000 lines).
+#   (e) peak RSS of shipdeck with 5,000 pods watched and its log buffer full (20,000 lines);
+#   (f) keys during the burst of (d): `?` sent through tmux, the wall time until the help
+#       overlay shows (or goes) on the screen tmux holds, sampled for as long as the burst lasts;
+#   (g) a soak: a cockpit following 200 pods' logs at 100 lines/s (log buffer full from the
+#       start) for 10 minutes, alongside the other sections; VmRSS every 10 s must stay
+#       within ±5 % of its value after the first minute.
 # Every loop is bounded in count and time; the whole script stays under 15 minutes (sections
 # that would not fit in what is left are skipped and say so). Only 127.0.0.1 is contacted.
 set -uo pipefail
@@ -32,6 +40,7 @@ REPS=""
 BUILD=1
 USE_KDASH=1
 OUT=""
+ONLY=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -39,7 +48,9 @@ while [ $# -gt 0 ]; do
     --skip-build) BUILD=0 ;;
     --no-kdash) USE_KDASH=0 ;;
     --out) OUT="$2"; shift ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    --soak) SOAK_SECS="$2"; shift ;;
+    --only) ONLY="$2"; shift ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -53,6 +64,8 @@ if [ "$QUICK" = 1 ]; then
     WARMUP_SECS=5
     BURST_PODS=50         # (d)
     BURST_LINES=2000      # per pod: 100,000 lines in all
+    : "${SOAK_SECS:=30}"
+    SOAK_WARMUP=10
 else
     : "${REPS:=5}"
     PODS_BIG=5000
@@ -60,7 +73,11 @@ else
     WARMUP_SECS=10
     BURST_PODS=50
     BURST_LINES=20000     # per pod: 1,000,000 lines in all
+    : "${SOAK_SECS:=600}"
+    SOAK_WARMUP=60
 fi
+SOAK_PODS=200
+SOAK_RATE=0.5             # lines/s per pod: 100 lines/s in all
 REPS_BURST=$((REPS < 3 ? REPS : 3))
 STEADY_PODS=500
 STEADY_RATE=0.1           # lines/s per pod: 50 lines/s from the 500 load pods
@@ -71,18 +88,25 @@ DEADLINE=$((SECONDS + TOTAL_BUDGET))
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shipdeck-bench.XXXXXX")
 TM=(tmux -L "shipdeck-bench-$$" -f /dev/null)
 SIM_PID=""
+SOAK_SIM_PID=""
+SOAK_JOB=""
 export XDG_STATE_HOME="$WORK/state"
 
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 cleanup() {
     [ -n "${KDASH_JOB:-}" ] && kill "$KDASH_JOB" 2>/dev/null
+    [ -n "$SOAK_JOB" ] && kill "$SOAK_JOB" 2>/dev/null
     stop_sim
+    [ -n "$SOAK_SIM_PID" ] && SIM_PID=$SOAK_SIM_PID && stop_sim
     "${TM[@]}" kill-server 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# True when section $1 was asked for (all are, without --only).
+want() { [ -z "$ONLY" ] || [[ "$ONLY" == *"$1"* ]]; }
 
 # True when `need` more seconds fit before the deadline.
 fits() { [ $((SECONDS + $1)) -lt "$DEADLINE" ]; }
@@ -146,23 +170,32 @@ CLK_TCK=$(getconf CLK_TCK)
 
 KCFG=""
 WEB_URL=""
-# start_sim ARGS…: serves the demo cluster in the background; sets KCFG and WEB_URL.
-start_sim() {
-    stop_sim
-    "$BIN" demo --serve-only "$@" >"$WORK/sim.out" 2>"$WORK/sim.err" &
-    SIM_PID=$!
-    local i
+# launch_sim TAG ARGS…: serves a demo cluster in the background; sets L_PID, L_KCFG, L_URL.
+launch_sim() {
+    local tag="$1" i
+    shift
+    "$BIN" demo --serve-only "$@" >"$WORK/$tag.out" 2>"$WORK/$tag.err" &
+    L_PID=$!
     for i in $(seq 1 600); do
-        [ -s "$WORK/sim.out" ] && grep -q 'web app on' "$WORK/sim.err" 2>/dev/null && break
-        kill -0 "$SIM_PID" 2>/dev/null || break
+        [ -s "$WORK/$tag.out" ] && grep -q 'web app on' "$WORK/$tag.err" 2>/dev/null && break
+        kill -0 "$L_PID" 2>/dev/null || break
         sleep 0.1
     done
-    KCFG=$(head -1 "$WORK/sim.out" 2>/dev/null)
-    WEB_URL=$(grep -o 'web app on http://[0-9.:]*' "$WORK/sim.err" | awk '{print $4}')
-    if [ -z "$KCFG" ] || [ ! -f "$KCFG" ] || [ -z "$WEB_URL" ]; then
-        echo "compare.sh: the demo cluster did not start: $(cat "$WORK/sim.err")" >&2
+    L_KCFG=$(head -1 "$WORK/$tag.out" 2>/dev/null)
+    L_URL=$(grep -o 'web app on http://[0-9.:]*' "$WORK/$tag.err" | awk '{print $4}')
+    if [ -z "$L_KCFG" ] || [ ! -f "$L_KCFG" ] || [ -z "$L_URL" ]; then
+        echo "compare.sh: the demo cluster did not start: $(cat "$WORK/$tag.err")" >&2
         exit 1
     fi
+}
+
+# start_sim ARGS…: the cluster the current section measures against; sets KCFG and WEB_URL.
+start_sim() {
+    stop_sim
+    launch_sim sim "$@"
+    SIM_PID=$L_PID
+    KCFG=$L_KCFG
+    WEB_URL=$L_URL
 }
 
 stop_sim() {
@@ -204,9 +237,9 @@ hooked() {
 }
 
 # A checklist whose cockpit watches every deployment of the demo cluster (all its pods).
-watch_all_checklist() { # FILE [LOGS_SELECTOR]
+watch_all_checklist() { # FILE [LOGS_SELECTOR [KUBECONFIG]]
     local watch
-    watch=$(kc get deploy -o name | sed 's#^deployment.apps/#deployment/#' | paste -sd, -)
+    watch=$(kubectl --kubeconfig "${3:-$KCFG}" --cache-dir "$WORK/kube-cache" get deploy -o name | sed 's#^deployment.apps/#deployment/#' | paste -sd, -)
     {
         echo "name: Bench pods"
         echo "cluster:"
@@ -221,6 +254,32 @@ watch_all_checklist() { # FILE [LOGS_SELECTOR]
     } >"$1"
 }
 
+# key_probe SESSION LIMIT_S: sends `?` (help, on and off) to the pane again and again and
+# prints, one a line, the ms from sending it to the screen tmux holds showing the change. It
+# ends when the pane's process exits or after LIMIT_S; every wait is bounded.
+key_probe() {
+    local s="$1" end=$((SECONDS + $2)) shown=0 now t0 scr i n=0
+    while [ "$SECONDS" -lt "$end" ] && [ "$n" -lt 2000 ]; do
+        n=$((n + 1))
+        t0=$EPOCHREALTIME
+        "${TM[@]}" send-keys -t "$s" '?' 2>/dev/null || return 0
+        for i in $(seq 1 1000); do
+            scr=$("${TM[@]}" capture-pane -p -t "$s" 2>/dev/null) || return 0
+            now=0
+            case "$scr" in *"show or hide this help"*) now=1 ;; esac
+            if [ "$now" != "$shown" ]; then
+                ms_between "$t0" "$EPOCHREALTIME"
+                shown=$now
+                break
+            fi
+            [ "$SECONDS" -lt "$end" ] || return 0
+        done
+    done
+}
+
+# pctl P: the P-th percentile (nearest rank) of the numbers on stdin.
+pctl() { sort -g | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "NA"; exit } i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }'; }
+
 RESULTS=()   # "metric|shipdeck|peer|ratio|target|met"
 NOTES=()
 row() { RESULTS+=("$1|$2|$3|$4|$5|$6"); }
@@ -229,9 +288,47 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "NA" && a + 0 <= b + 0) }'; 
 yes_no() { if "$@"; then echo yes; else echo no; fi; }
 
 # ---------------------------------------------------------------------------------------
+# (g) the soak starts first and runs alongside the other sections, on its own cluster:
+# 200 pods' logs followed at 100 lines/s, each stream bursting 200 lines first so the log
+# buffer is full (40,000 lines > the 20,000 cap) from the start and keeps turning over.
+
+SOAK_EVERY=$([ "$QUICK" = 1 ] && echo 2 || echo 10)
+SOAK_END=0
+if ! want g; then
+    :
+elif fits $((SOAK_WARMUP + 60)); then
+    log "(g) soak: starting a cockpit on $SOAK_PODS pods' logs for ${SOAK_SECS}s (VmRSS every ${SOAK_EVERY}s)"
+    launch_sim soak --pods "$SOAK_PODS" --log-rate "$SOAK_RATE" --log-burst 200
+    SOAK_SIM_PID=$L_PID
+    SOAK_SEL="app in ($(kubectl --kubeconfig "$L_KCFG" --cache-dir "$WORK/kube-cache" get deploy -o name | sed -n 's#^deployment.apps/\(load-.*\)#\1#p' | paste -sd, -))"
+    watch_all_checklist "$WORK/soak.yaml" "$SOAK_SEL" "$L_KCFG"
+    "${TM[@]}" new-session -d -s soak -x 200 -y 60 -c "$ROOT" \
+        "exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$L_KCFG" run "$WORK/soak.yaml") 2>/dev/null"
+    SOAK_PID=$("${TM[@]}" list-panes -t soak -F '#{pane_pid}' | head -1)
+    SOAK_END=$((SECONDS + SOAK_SECS))
+    [ "$SOAK_END" -gt $((DEADLINE - 30)) ] && SOAK_END=$((DEADLINE - 30))
+    SOAK_T0=$SECONDS
+    (
+        n=0
+        while [ "$SECONDS" -lt "$SOAK_END" ] && [ "$n" -lt 10000 ]; do
+            kb=$(rss_kb "$SOAK_PID")
+            [ -n "$kb" ] || break
+            echo "$((SECONDS - SOAK_T0)) $kb" >>"$WORK/soak.rss"
+            n=$((n + 1))
+            sleep "$SOAK_EVERY"
+        done
+    ) &
+    SOAK_JOB=$!
+else
+    NOTES+=("(g) skipped: time budget")
+fi
+
+# ---------------------------------------------------------------------------------------
 # (a) first frame, no cluster.
 
-if fits 60; then
+if ! want a; then
+    :
+elif fits 60; then
     log "(a) first frame of run checklists/hello.yaml × $REPS"
     : >"$WORK/a"
     hooked first-frame 10 run checklists/hello.yaml >/dev/null # warm the page cache
@@ -249,7 +346,9 @@ fi
 # ---------------------------------------------------------------------------------------
 # (b) 5,000 pods: pods pane complete vs kubectl get pods -A; (e) RSS on the same cluster.
 
-if fits 150; then
+if ! want b; then
+    :
+elif fits 150; then
     log "(b) starting the demo cluster with $PODS_BIG pods"
     start_sim --pods "$PODS_BIG" --log-rate 0.2 --log-burst 10000
     TOTAL=$(kc get pods -A --no-headers 2>/dev/null | wc -l)
@@ -339,8 +438,10 @@ cpu_of() {
     fi
 }
 
-NEED_C=$(( (WARMUP_SECS + STEADY_SECS) * $([ -n "$KDASH" ] && echo 2 || echo 1) + 20 ))
-if fits "$NEED_C"; then
+NEED_C=$(( (WARMUP_SECS + STEADY_SECS) * $([ -n "$KDASH" ] && echo 3 || echo 1) + 20 ))
+if ! want c; then
+    :
+elif fits "$NEED_C"; then
     log "(c) steady state: $STEADY_PODS pods, 50 log lines/s, 3 probes every 2 s, ${STEADY_SECS}s windows"
     start_sim --pods "$STEADY_PODS" --log-rate "$STEADY_RATE"
     sim_c0=$(cpu_ticks "$SIM_PID")
@@ -355,6 +456,11 @@ if fits "$NEED_C"; then
         C_KD=$CPU
         [ "$SCREEN_OK" = 1 ] || NOTES+=("(c) kdash's screen showed no load pod after the warm-up")
         log "    kdash: $C_KD % of one core"
+        # Like for like with kdash, which follows no logs: the same cockpit without `logs:`.
+        grep -v '^  logs:' bench/steady.yaml >"$WORK/steady-nologs.yaml"
+        cpu_of steady "exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$KCFG" run "$WORK/steady-nologs.yaml" --var "WEB_URL=$WEB_URL") 2>/dev/null"
+        C_NL=$CPU
+        log "    shipdeck without the log follow: $C_NL % of one core"
     fi
     sim_c1=$(cpu_ticks "$SIM_PID")
     sim_t1=$EPOCHREALTIME
@@ -364,6 +470,9 @@ if fits "$NEED_C"; then
         C_R=$(ratio "$C_SD" "$C_KD")
         row "steady CPU, $STEADY_PODS pods (% of a core, ${STEADY_SECS} s)" "$C_SD" "$C_KD (kdash)" "$C_R" "≤ 1 %; ratio ≤ 1.0" \
             "$(yes_no eval 'le "$C_SD" 1 && le "$C_R" 1.0')"
+        C_RN=$(ratio "$C_NL" "$C_KD")
+        row "… same without following 500 pods' logs (kdash follows none)" "$C_NL" "$C_KD (kdash)" "$C_RN" "ratio ≤ 1.0" \
+            "$(yes_no le "$C_RN" 1.0)"
     else
         row "steady CPU, $STEADY_PODS pods (% of a core, ${STEADY_SECS} s)" "$C_SD" "— (no kdash)" "—" "≤ 1 %; ratio ≤ 1.0" \
             "$(yes_no le "$C_SD" 1) (ratio not measured)"
@@ -377,7 +486,9 @@ fi
 # (d) log burst: shipdeck vs kubectl logs -f.
 
 LINES=$((BURST_PODS * BURST_LINES))
-if fits 90; then
+if ! want d; then
+    :
+elif fits 90; then
     log "(d) log burst: $LINES lines from $BURST_PODS pods × $REPS_BURST"
     start_sim --pods "$BURST_PODS" --log-rate 0 --log-burst "$BURST_LINES"
     SEL="app in ($(kc get deploy -o name | sed -n 's#^deployment.apps/\(load-.*\)#\1#p' | paste -sd, -))"
@@ -418,14 +529,68 @@ if fits 90; then
         [ "$n" -ge "$LINES" ] && echo "$k" >>"$WORK/d.kc"
         log "    shipdeck: ${v:-timeout} ms; kubectl logs -f: $k ms ($n lines)"
     done
+    # (f) keys during the burst: a fresh cockpit on the same cluster ingests the burst again
+    # (its hook ends it when the last line is in); keys are sent from its first screen on.
+    : >"$WORK/f"
+    for r in $(seq 1 "$REPS_BURST"); do
+        fits 90 || { NOTES+=("(f) stopped after $((r - 1)) repetitions: time budget"); break; }
+        "${TM[@]}" kill-session -t keys 2>/dev/null
+        "${TM[@]}" new-session -d -s keys -x 200 -y 60 -c "$ROOT" \
+            "exec env SHIPDECK_BENCH_EXIT=logs=$LINES $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$KCFG" run "$WORK/logs.yaml") 2>$(printf %q "$WORK/keys.err")"
+        for i in $(seq 1 200); do
+            "${TM[@]}" capture-pane -p -t keys 2>/dev/null | grep -q 'Bench logs' && break
+            sleep 0.01
+        done
+        key_probe keys 60 >"$WORK/f.$r"
+        "${TM[@]}" kill-session -t keys 2>/dev/null
+        # The cockpit's own part: from a key reaching its loop to the frame showing it.
+        awk '/^SHIPDECK_BENCH / && $4 == "keys" { print $5, $6, $7 }' "$WORK/keys.err" 2>/dev/null >>"$WORK/f.in"
+        log "    keys during burst $r: $(wc -l <"$WORK/f.$r") answered, median $(median <"$WORK/f.$r") ms, max $(pctl 100 <"$WORK/f.$r") ms"
+        cat "$WORK/f.$r" >>"$WORK/f"
+    done
     stop_sim
     D_SD=$(median <"$WORK/d.sd")
     D_KC=$(median <"$WORK/d.kc")
     D_R=$(ratio "$D_SD" "$D_KC")
     row "log burst, $LINES lines / $BURST_PODS pods (ms)" "$D_SD" "$D_KC (kubectl logs -f)" "$D_R" "ratio ≤ 1.0 (goal 0.5)" \
         "$(yes_no le "$D_R" 1.0)"
+    F_N=$(wc -l <"$WORK/f")
+    F_MED=$(median <"$WORK/f")
+    F_95=$(pctl 95 <"$WORK/f")
+    F_MAX=$(pctl 100 <"$WORK/f")
+    F_IN=$(awk '{ if ($3 > m) m = $3 } END { print (NR ? m : "NA") }' "$WORK/f.in" 2>/dev/null)
+    row "keys answered during the burst, through tmux (ms: median / p95 / max of $F_N)" "$F_MED / $F_95 / $F_MAX" "—" "—" "≤ 100" \
+        "$(yes_no eval '[ "$F_N" -gt 0 ] && le "$F_MAX" 100') (median $(yes_no le "$F_MED" 100))"
+    row "… of which inside the cockpit, key in its loop → frame drawn (ms, max)" "$F_IN" "—" "—" "≤ 100" "$(yes_no le "$F_IN" 100)"
+    NOTES+=("(f) inside the cockpit (key reaches its loop → frame drawn), per burst: n, median ms, max ms: $(paste -sd';' "$WORK/f.in" 2>/dev/null)")
+    NOTES+=("(f) latency = tmux send-keys of \`?\` until tmux's copy of the screen shows the help overlay change (includes tmux and up to one 33 ms frame interval)")
 else
     NOTES+=("(d) skipped: time budget")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (g) the soak's end: every VmRSS sample after the warm-up against the first one after it.
+
+if [ -n "$SOAK_JOB" ]; then
+    log "(g) waiting for the soak to end ($((SOAK_END - SECONDS > 0 ? SOAK_END - SECONDS : 0))s left)"
+    wait "$SOAK_JOB"
+    SOAK_JOB=""
+    "${TM[@]}" kill-session -t soak 2>/dev/null
+    SIM_PID=$SOAK_SIM_PID
+    stop_sim
+    SOAK_SIM_PID=""
+    SOAK_LEN=$(awk 'END { print $1 + 0 }' "$WORK/soak.rss" 2>/dev/null)
+    read -r G_BASE G_LAST G_MIN G_MAX G_DEV G_N < <(awk -v w="$SOAK_WARMUP" '$1 >= w {
+            if (!n) base = $2; n++; last = $2
+            if (!min || $2 < min) min = $2; if ($2 > max) max = $2
+            d = ($2 - base) / base * 100; if (d < 0) d = -d; if (d > dev) dev = d }
+        END { if (!n) { print "NA NA NA NA NA 0"; exit }
+              printf "%.1f %.1f %.1f %.1f %.1f %d\n", base / 1024, last / 1024, min / 1024, max / 1024, dev, n }' "$WORK/soak.rss" 2>/dev/null)
+    row "RSS soak, $SOAK_PODS pods' logs at 100 lines/s, ${SOAK_LEN:-0} s (MB: after ${SOAK_WARMUP} s → end [min–max])" \
+        "$G_BASE → $G_LAST [$G_MIN–$G_MAX], ±$G_DEV %" "—" "—" "±5 % after the warm-up; ≤ 100" \
+        "$(yes_no eval '[ "${G_N:-0}" -ge 2 ] && le "$G_DEV" 5 && le "$G_MAX" 100')"
+    [ "${SOAK_LEN:-0}" -lt "$((SOAK_SECS - SOAK_EVERY - 5))" ] && NOTES+=("(g) the soak ran ${SOAK_LEN:-0} s of the ${SOAK_SECS} s asked: time budget")
+    NOTES+=("(g) $G_N VmRSS samples after the warm-up, every ${SOAK_EVERY} s; the soak ran alongside (a)–(f) on its own demo cluster")
 fi
 
 # ---------------------------------------------------------------------------------------

@@ -269,6 +269,10 @@ fn render_frame(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
+    // What the rollout pane does now: one pass, selectors only for pods with a warning.
+    g.bench_function("rollout_warnings_one_pass", |b| {
+        b.iter(|| m.kube.pod_warnings().values().map(Vec::len).sum::<usize>())
+    });
     g.finish();
 }
 

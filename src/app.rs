@@ -14,9 +14,10 @@ use tokio::sync::{mpsc, watch};
 
 /// At most 30 frames a second.
 const FRAME: Duration = Duration::from_millis(33);
-/// New log lines alone redraw at most this often: a flood of them costs a few frames a
-/// second, not thirty (the lines are all there at the next frame).
-const LOG_FRAME: Duration = Duration::from_millis(200);
+/// Background news alone (log lines, step output, probe samples, cluster changes, the clock)
+/// redraws at most this often: a flood of it costs four frames a second, not thirty, and
+/// everything that arrived is there at the next frame. Keys and step states redraw at once.
+const LAZY_FRAME: Duration = Duration::from_millis(250);
 /// Messages handled before the screen gets a chance to catch up.
 const BATCH: usize = 256;
 
@@ -27,6 +28,8 @@ pub struct App {
     pub exec: Executor,
     pub rx: mpsc::Receiver<Msg>,
     pub tx: mpsc::Sender<Msg>,
+    /// The last frame, for frames where only log lines came.
+    pub last_frame: crate::ui::LastFrame,
 }
 
 /// Runs the cockpit until the user quits or a signal ends it; returns the exit code.
@@ -36,8 +39,27 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
     install_panic_hook(crate::exec::on_panic);
     let mut tui = Tui::enter()?;
     let (pause_tx, pause_rx) = watch::channel(false);
-    tokio::spawn(crate::sources::terminal::run(app.tx.clone(), pause_rx));
-    crate::sources::signals::spawn(app.tx.clone());
+    // Keys, resizes and signals have their own channel, read before anything else: during a
+    // log flood the main channel holds hundreds of batches, and a key must not wait behind them.
+    let (user_tx, mut user_rx) = mpsc::channel::<Msg>(64);
+    // The terminal is read on a thread of its own: during a log flood the runtime's workers are
+    // busy parsing lines, and a key must not wait for one of them to come free.
+    let term_tx = user_tx.clone();
+    let reader = std::thread::Builder::new()
+        .name("terminal".into())
+        .spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(crate::sources::terminal::run(term_tx, pause_rx));
+            }
+        });
+    if let Err(e) = reader {
+        drop(tui);
+        return Err(e);
+    }
+    crate::sources::signals::spawn(user_tx);
     spawn_clock(app.tx.clone());
     let panic_key = std::env::var("SHIPDECK_TEST_PANIC_KEY")
         .ok()
@@ -46,13 +68,19 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
         update(&mut app.model, Msg::Resize(size.width, size.height));
     }
     let mut last_draw: Option<Instant> = None;
+    let mut key_waiting = false;
     loop {
-        if frame_wait(&app.model, last_draw).is_some_and(|w| w.is_zero()) {
+        // A key is answered with the next frame at once; other changes keep the frame pace.
+        if (key_waiting && app.model.dirty)
+            || frame_wait(&app.model, last_draw).is_some_and(|w| w.is_zero())
+        {
+            key_waiting = false;
             let pods_known = app.model.kube.pods.len();
             draw(&mut tui, &mut app);
             last_draw = Some(Instant::now());
             if let Some(b) = bench.as_mut() {
                 b.frames_drawn = true;
+                b.drawn();
                 b.pods_drawn = b.pods_drawn.max(pods_known);
                 if b.done() {
                     drop(tui);
@@ -61,17 +89,31 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
                 }
             }
         }
+        let next = async {
+            tokio::select! {
+                biased;
+                Some(m) = user_rx.recv() => Some(m),
+                m = app.rx.recv() => m,
+            }
+        };
         let first = if let Some(wait) = frame_wait(&app.model, last_draw) {
-            match tokio::time::timeout(wait, app.rx.recv()).await {
+            match tokio::time::timeout(wait, next).await {
                 Ok(m) => m,
                 Err(_) => continue,
             }
         } else {
-            app.rx.recv().await
+            next.await
         };
         let Some(first) = first else { return Ok(1) };
+        key_waiting |= matches!(first, Msg::Key(_));
         let mut batch = vec![first];
-        while batch.len() < BATCH {
+        while batch.len() < BATCH && !key_waiting {
+            // A key ends the batch, so that its frame is drawn next.
+            if let Ok(m) = user_rx.try_recv() {
+                key_waiting = true;
+                batch.push(m);
+                break;
+            }
             match app.rx.try_recv() {
                 Ok(m) => batch.push(m),
                 Err(_) => break,
@@ -79,8 +121,12 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
         }
         update(&mut app.model, Msg::Tick(Utc::now()));
         for msg in batch {
-            if let (Some(b), Msg::Logs(lines)) = (bench.as_mut(), &msg) {
-                b.log_lines += lines.len();
+            match (bench.as_mut(), &msg) {
+                (Some(b), Msg::Logs(lines)) => b.log_lines += lines.len(),
+                (Some(b), Msg::Key(_)) => {
+                    b.key_at.get_or_insert_with(Instant::now);
+                }
+                _ => {}
             }
             if let (Some(k), Msg::Key(key)) = (panic_key, &msg)
                 && key.code == crate::core::keys::KeyCode::Char(k)
@@ -118,6 +164,7 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
                         let _ = tui.resume();
                         let _ = pause_tx.send(false);
                         app.model.dirty = true;
+                        app.model.version += 1;
                     }
                 }
             }
@@ -136,8 +183,8 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
 fn frame_wait(m: &crate::core::model::Model, last_draw: Option<Instant>) -> Option<Duration> {
     let every = if m.dirty {
         FRAME
-    } else if m.logs_dirty {
-        LOG_FRAME
+    } else if m.lazy_dirty {
+        LAZY_FRAME
     } else {
         return None;
     };
@@ -145,13 +192,13 @@ fn frame_wait(m: &crate::core::model::Model, last_draw: Option<Instant>) -> Opti
 }
 
 fn draw(tui: &mut Tui, app: &mut App) {
-    let (model, layout, theme) = (&app.model, &app.layout, &app.theme);
+    let (model, layout, theme, last) = (&app.model, &app.layout, &app.theme, &mut app.last_frame);
     // A vanished terminal (SIGHUP) makes drawing fail; the signal path ends the run cleanly.
     let _ = tui
         .terminal
-        .draw(|f| crate::ui::render(f, model, layout, theme));
+        .draw(|f| crate::ui::render_reusing(f, model, layout, theme, last));
     app.model.dirty = false;
-    app.model.logs_dirty = false;
+    app.model.lazy_dirty = false;
 }
 
 /// Runs a step that owns the terminal; its process group is journaled like any other.

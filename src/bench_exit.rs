@@ -16,6 +16,10 @@ pub struct Bench {
     /// The most pods the model knew when a frame was drawn.
     pub pods_drawn: usize,
     pub log_lines: usize,
+    /// When the oldest key not yet on screen reached the app loop.
+    pub key_at: Option<std::time::Instant>,
+    /// For each key: ms from reaching the app loop to the end of the frame that showed it.
+    pub key_ms: Vec<f64>,
 }
 
 impl Bench {
@@ -52,10 +56,28 @@ impl Bench {
             && self.logs.is_none_or(|n| self.log_lines >= n)
     }
 
+    /// A frame was drawn: the keys that waited for it are on screen.
+    pub fn drawn(&mut self) {
+        if let Some(at) = self.key_at.take() {
+            self.key_ms.push(at.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+
+    /// `SHIPDECK_BENCH <what> <ms>`, then `keys <n> <median ms> <max ms>` when keys came.
     pub fn report(&self) {
         use std::io::Write;
         let ms = ms_since_process_start().unwrap_or(f64::NAN);
-        let _ = writeln!(std::io::stderr(), "SHIPDECK_BENCH {} {ms:.1}", self.what);
+        let mut keys = self.key_ms.clone();
+        keys.sort_by(f64::total_cmp);
+        let extra = match (keys.get(keys.len() / 2), keys.last()) {
+            (Some(med), Some(max)) => format!(" keys {} {med:.1} {max:.1}", keys.len()),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "SHIPDECK_BENCH {} {ms:.1}{extra}",
+            self.what
+        );
     }
 }
 

@@ -101,6 +101,13 @@ pub async fn run(
     let run_id = model.run_id.clone();
     match launch(loaded, model, exec, prepared, kube, (tx, rx)).await {
         Ok(code) => {
+            // The screen that said so is gone: say it again where it stays.
+            if let Some(why) = crate::exec::journal_failure() {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "shipdeck: {why}\nshipdeck: the run was stopped so that nothing goes unrecorded; no further step started"
+                );
+            }
             // The terminal may be gone (SIGHUP): a failed write must not turn into a panic.
             let _ = writeln!(
                 std::io::stderr(),
@@ -160,6 +167,7 @@ pub async fn launch(
         exec,
         rx,
         tx,
+        last_frame: Default::default(),
     };
     match app::run(app).await {
         Ok(code) => Ok(code),

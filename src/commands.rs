@@ -12,7 +12,7 @@ use crate::headless::{self, EXIT_FAILED, EXIT_OK, EXIT_USAGE, HeadlessOpts};
 use crate::journal_io::read_journal;
 use crate::paths;
 use crate::session::{Loaded, Session, is_markdown, load_any};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -351,7 +351,8 @@ pub async fn run(global: &Global, args: &RunArgs) -> i32 {
     let mut session = match open_session(&loaded, &runs_dir, args, mode, layout, in_use) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("shipdeck: {e}");
+            // Not `eprintln!`: stderr may be a file on the very disk that is full.
+            let _ = writeln!(std::io::stderr(), "shipdeck: {e}");
             return EXIT_USAGE;
         }
     };
@@ -411,8 +412,12 @@ fn open_session(
     in_use: Option<crate::session::InUse>,
 ) -> Result<Session, String> {
     let Some(resume) = &args.resume else {
-        return Session::start(loaded, runs_dir, mode, layout, in_use)
-            .map_err(|e| format!("cannot create the journal in {}: {e}", runs_dir.display()));
+        return Session::start(loaded, runs_dir, mode, layout, in_use).map_err(|e| {
+            format!(
+                "cannot start a run in {}: {e}\nnothing was run: a run that cannot be recorded does not start",
+                runs_dir.display()
+            )
+        });
     };
     let journal = if resume.is_empty() {
         let slug = paths::checklist_slug(&loaded.checklist.name);

@@ -25,6 +25,15 @@ pub static CRASH: Mutex<Crash> = Mutex::new(Crash {
     running: None,
 });
 
+/// Why this process's journal could not be written, once that happened: the cockpit says it
+/// again after the screen is gone.
+static JOURNAL_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+
+/// The first failed journal append of this process, as a sentence naming the file.
+pub fn journal_failure() -> Option<String> {
+    JOURNAL_FAILURE.lock().ok().and_then(|f| f.clone())
+}
+
 /// The process no longer drives a run (its lock is released): a later panic records nothing.
 pub fn forget_journal() {
     if let Ok(mut c) = CRASH.lock() {
@@ -83,6 +92,8 @@ pub struct Executor {
     pub kube: Option<crate::sources::kube_client::Kube>,
     /// Why there is no connection, for the steps that needed one.
     pub kube_error: Option<String>,
+    /// Set once an append failed: from then on nothing is started that could not be recorded.
+    pub journal_failed: Option<String>,
 }
 
 /// What the app loop must do itself after an effect.
@@ -112,6 +123,7 @@ impl Executor {
             grace: Grace::default(),
             kube: None,
             kube_error: None,
+            journal_failed: None,
         }
     }
 
@@ -128,6 +140,7 @@ impl Executor {
             grace: Grace::default(),
             kube: None,
             kube_error: None,
+            journal_failed: None,
         }
     }
 
@@ -145,10 +158,55 @@ impl Executor {
     pub fn apply(&mut self, effect: Effect) -> Next {
         match effect {
             Effect::Journal(entry) => {
+                let entry =
+                    crate::core::redact::redact_entry(&entry, &self.secrets).unwrap_or(entry);
                 self.track(&entry);
                 if let Err(e) = self.journal.append(&entry) {
-                    let _ = self.tx.try_send(Msg::JournalFailed(e.to_string()));
+                    self.journal_error(&e);
                 }
+            }
+            // What cannot be recorded must not happen: the step, rollback, action or wait ends
+            // at once as not started, and the core stops the run (it got `JournalFailed`).
+            Effect::RunStep { step, attempt, .. } if self.journal_failed.is_some() => {
+                let done = self.not_started();
+                self.notify(Msg::StepDone {
+                    step,
+                    attempt,
+                    done,
+                });
+            }
+            Effect::RunRollback { step, .. } if self.journal_failed.is_some() => {
+                let done = self.not_started();
+                self.notify(Msg::RollbackDone { step, done });
+            }
+            Effect::Apply {
+                step,
+                attempt,
+                rollback,
+                ..
+            } if self.journal_failed.is_some() => {
+                let result = Err(self.not_started().message.unwrap_or_default());
+                self.notify(if rollback {
+                    Msg::RollbackActionDone { step, result }
+                } else {
+                    Msg::ActionDone {
+                        step,
+                        attempt,
+                        result,
+                    }
+                });
+            }
+            Effect::Wait { step, attempt, .. } if self.journal_failed.is_some() => {
+                let detail = self.not_started().message.unwrap_or_default();
+                let result = crate::core::msg::WaitResult::Failed {
+                    detail,
+                    duration_ms: 0,
+                };
+                self.notify(Msg::WaitDone {
+                    step,
+                    attempt,
+                    result,
+                });
             }
             Effect::RunStep {
                 step,
@@ -242,6 +300,45 @@ impl Executor {
             Effect::Quit { code } => return Next::Quit(code),
         }
         Next::Continue
+    }
+
+    /// The first failed append stops the run: the core is told (it stops what runs and quits),
+    /// and nothing is started from now on. Later failures only repeat the first.
+    fn journal_error(&mut self, e: &std::io::Error) {
+        if self.journal_failed.is_some() {
+            return;
+        }
+        let why = format!(
+            "cannot write the journal {}: {e}",
+            self.journal.path().display()
+        );
+        if let Ok(mut f) = JOURNAL_FAILURE.lock() {
+            f.get_or_insert_with(|| why.clone());
+        }
+        self.journal_failed = Some(why);
+        self.notify(Msg::JournalFailed(e.to_string()));
+    }
+
+    /// How a step that was refused because the journal cannot be written ends.
+    fn not_started(&self) -> Finished {
+        Finished {
+            outcome: StepOutcome::Failed,
+            exit_code: None,
+            signal: None,
+            duration_ms: 0,
+            message: Some("not started: the journal cannot be written".into()),
+        }
+    }
+
+    /// Sends `msg` to the app loop without waiting; a full queue gets it a moment later, in
+    /// order after what was already queued.
+    fn notify(&self, msg: Msg) {
+        if let Err(mpsc::error::TrySendError::Full(msg)) = self.tx.try_send(msg) {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(msg).await;
+            });
+        }
     }
 
     /// Keeps the crash record in step with the journal.
@@ -354,8 +451,10 @@ fn tail_lines(path: &Path, cap: usize) -> Vec<String> {
     };
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
+    // The log keeps what the step wrote; the screen gets it without anything that could
+    // steer the terminal, as when it was live.
     lines[lines.len().saturating_sub(cap)..]
         .iter()
-        .map(|l| l.to_string())
+        .map(|l| crate::ui::text::sanitize_output(l))
         .collect()
 }

@@ -140,8 +140,13 @@ pub async fn run(
         crate::config::units::format_duration(started.elapsed())
     ));
     if code != EXIT_OK {
+        let when = if d.exec.journal_failed.is_some() {
+            "once the journal can be written again (free space), "
+        } else {
+            ""
+        };
         d.out.info(&format!(
-            "resume with: shipdeck run {} --resume {}",
+            "{when}resume with: shipdeck run {} --resume {}",
             shell_quote(&loaded.path.display().to_string()),
             d.model.run_id
         ));
@@ -183,12 +188,33 @@ impl Driver {
         if let Msg::StepLine { line, .. } = &msg {
             self.out.output(line);
         }
+        if let Msg::JournalFailed(e) = &msg {
+            let path = self.exec.journal.path().display().to_string();
+            let running = match &self.model.running {
+                Some(r) if r.pgid.is_some() => {
+                    format!(
+                        "; stopping `{}` (its processes are not left running)",
+                        r.step
+                    )
+                }
+                Some(r) => format!("; `{}` was not started", r.step),
+                None => String::new(),
+            };
+            self.out.error(&format!(
+                "cannot write the journal {path}: {e}. Stopping the run so that nothing goes unrecorded{running}; no further step starts"
+            ));
+        }
         // Time enters the core as a tick: probe windows slide, minutes close, waits time out.
         let mut effects = update(&mut self.model, Msg::Tick(chrono::Utc::now()));
         effects.extend(update(&mut self.model, msg));
         for effect in effects {
-            if let Effect::Journal(entry) = &effect {
-                self.out.event(entry, &self.model);
+            if let Effect::Journal(entry) = effect {
+                // Only what is on record is reported as having happened.
+                self.exec.apply(Effect::Journal(entry.clone()));
+                if self.exec.journal_failed.is_none() {
+                    self.out.event(&entry, &self.model);
+                }
+                continue;
             }
             match self.exec.apply(effect) {
                 Next::Continue => {}

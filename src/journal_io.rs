@@ -106,7 +106,17 @@ impl JournalWriter {
     }
 
     /// Appends one event as a single `write` (O_APPEND keeps concurrent writers' lines whole).
+    /// A failed write (disk full) may leave part of the line behind: the next append then
+    /// starts on a line of its own, so that the torn one is all that is lost.
     pub fn append(&mut self, entry: &Entry) -> io::Result<()> {
+        let written = self.append_line(entry);
+        if written.is_err() {
+            self.lead_newline = true;
+        }
+        written
+    }
+
+    fn append_line(&mut self, entry: &Entry) -> io::Result<()> {
         let mut line = Vec::with_capacity(256);
         let lead = self.lead_newline && !self.ends_with_newline()?;
         if lead {

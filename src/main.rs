@@ -20,6 +20,15 @@ fn block_on(f: impl Future<Output = i32>) -> i32 {
 }
 
 fn main() {
+    // A file-size limit (`ulimit -f`) reached while writing the journal must be an error the run
+    // stops on cleanly, like a full disk, not a signal that kills it mid-write.
+    // SAFETY: ignoring a signal before any thread exists.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGXFSZ,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    };
     let cli = Cli::parse();
     if !matches!(&cli.command, Command::Run(a) if !a.dry_run)
         && !matches!(cli.command, Command::Demo(_) | Command::Watch(_))

@@ -100,7 +100,10 @@ impl Session {
         let slug = paths::checklist_slug(&loaded.checklist.name);
         let path = paths::journal_path(runs_dir, &slug, &run_id);
         let (lock, _) = crate::lock::RunLock::acquire(&path).map_err(std::io::Error::other)?;
-        let mut journal = JournalWriter::create(&path)?;
+        let in_path = |what: &str, e: std::io::Error| {
+            std::io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display()))
+        };
+        let mut journal = JournalWriter::create(&path).map_err(|e| in_path("create", e))?;
         let own = journal.track_own();
         let (user, host) = paths::identity();
         let cluster = loaded.checklist.cluster.as_ref();
@@ -109,13 +112,13 @@ impl Session {
             journal,
             state: RunState::default(),
             by: format!("{user}@{host}"),
-            secrets: loaded.checklist.secrets(),
+            secrets: run_secrets(&loaded.checklist),
             warnings: Vec::new(),
             lock: Some(lock),
             own,
             tail_from: 0,
         };
-        session.record(Event::RunStarted {
+        let started = session.record(Event::RunStarted {
             run: run_id,
             checklist: ChecklistRef {
                 name: loaded.checklist.name.clone(),
@@ -137,7 +140,14 @@ impl Session {
                 .or_else(|| cluster.and_then(|c| c.namespace.clone())),
             layout: layout.map(str::to_string),
             kubeconfig: cluster_in_use.as_ref().and_then(|c| c.2.clone()),
-        })?;
+        });
+        if let Err(e) = started {
+            // Nothing ran and nothing usable was recorded (at most a torn line): leave no run
+            // behind that `runs` and `--resume` would have to make sense of.
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(crate::lock::lock_path(&path));
+            return Err(in_path("write the journal", e));
+        }
         Ok(session)
     }
 
@@ -181,7 +191,7 @@ impl Session {
             journal,
             state,
             by: format!("{user}@{host}"),
-            secrets: loaded.checklist.secrets(),
+            secrets: run_secrets(&loaded.checklist),
             warnings,
             lock: Some(lock),
             own,
@@ -206,6 +216,7 @@ impl Session {
     /// Appends an event to the journal and applies it to the state.
     pub fn record(&mut self, event: Event) -> std::io::Result<()> {
         let entry = Entry::new(Utc::now(), event);
+        let entry = crate::core::redact::redact_entry(&entry, &self.secrets).unwrap_or(entry);
         self.journal.append(&entry)?;
         self.state.apply(&entry);
         Ok(())
@@ -214,6 +225,50 @@ impl Session {
     pub fn journal_path(&self) -> &Path {
         self.journal.path()
     }
+}
+
+/// Header names whose values are credentials.
+fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "auth", "token", "key", "secret", "cookie", "session", "password",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
+}
+
+/// What a run masks in everything it records and shows: the values of `secret: true` vars, and
+/// the credentials the probes send (credential header values and their `Scheme credential`
+/// part, URL passwords), should a step print one of them too.
+pub fn run_secrets(c: &Checklist) -> Vec<String> {
+    let mut out = c.secrets();
+    for p in &c.probes {
+        for (name, value) in &p.request_headers {
+            if !is_credential_header(name) {
+                continue;
+            }
+            out.push(value.clone());
+            if let Some((_, credential)) = value.split_once(' ') {
+                out.push(credential.trim().to_string());
+            }
+        }
+        if let Some(pw) = url_password(&p.url) {
+            out.push(pw);
+        }
+    }
+    out.retain(|s| !s.is_empty() && s != MASK);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The password of `scheme://user:password@host/…`.
+fn url_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, pw) = userinfo.split_once(':')?;
+    (!pw.is_empty()).then(|| pw.to_string())
 }
 
 fn absolute(path: &Path) -> String {

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    RunStart, Scenario, assert_draws_at_tiny_sizes, assert_no_colour, at_secs as at, draw, fg_of,
-    key, screen, select, zoomed,
+    RunStart, Scenario, assert_draws_at_tiny_sizes, assert_no_colour, at_secs as at, draw, draw_in,
+    fg_of, key, screen, select, zoomed,
 };
 use ratatui::style::Color;
 use shipdeck::config::layout::PaneId;
@@ -634,4 +634,55 @@ fn a_paused_rollout_says_so_and_missing_workloads_are_named() {
     let s = screen(&zoomed(m, PaneId::Rollout), 120, 40);
     assert!(s.contains("rev 7 paused"), "{s}");
     assert!(s.contains("statefulset/db — not found (yet)"), "{s}");
+}
+
+/// A frame where only log lines came copies the last frame and draws the log pane again: it
+/// must give exactly the cells a full frame gives, and anything else must draw in full.
+#[test]
+fn a_frame_after_log_lines_alone_is_the_same_as_a_full_frame() {
+    use ratatui::{Terminal, backend::TestBackend};
+    use shipdeck::ui::{LastFrame, Theme, render_reusing};
+    for name in ["default", "wide", "compact"] {
+        let mut m = done(name);
+        m.running = None;
+        let layout = shipdeck::config::layout::builtin(name).unwrap();
+        let theme = Theme { color: true };
+        let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        let mut last = LastFrame::default();
+        let mut frame = |m: &Model, last: &mut LastFrame| {
+            term.draw(|f| render_reusing(f, m, &layout, &theme, last))
+                .unwrap();
+            let got = term.backend().buffer().clone();
+            assert_eq!(got, draw_in(m, &layout, 160, 48, true), "{name}");
+        };
+        frame(&m, &mut last);
+        assert_eq!(last.reused, 0);
+        // Lines of every length, so shorter ones must not leave the old ones' ends behind.
+        for round in 0..3 {
+            let batch = (0..7)
+                .map(|i| LogLine {
+                    pod: format!("{NEW}-x2lqp"),
+                    ts: at(70 + round * 10 + i),
+                    text: "x".repeat((i as usize * 13 + round as usize * 5) % 90),
+                })
+                .collect();
+            update(&mut m, Msg::Logs(batch));
+            frame(&m, &mut last);
+        }
+        // A tick within the same second changes nothing on screen.
+        let later = m.now + chrono::Duration::milliseconds(10);
+        update(&mut m, Msg::Tick(later));
+        frame(&m, &mut last);
+        let reused = last.reused;
+        assert!(reused >= 4, "{name}: {reused} frames reused");
+        // Anything else draws in full: a new second, a key, cluster news.
+        let next = m.now + chrono::Duration::seconds(1);
+        update(&mut m, Msg::Tick(next));
+        frame(&m, &mut last);
+        key(&mut m, Key::plain(KeyCode::Tab));
+        frame(&m, &mut last);
+        kube(&mut m, KubeMsg::PodGone(format!("{NEW}-9kq7w")));
+        frame(&m, &mut last);
+        assert_eq!(last.reused, reused, "{name}");
+    }
 }

@@ -516,16 +516,20 @@ fn focus_zoom_help_and_scrolling() {
 fn idle_ticks_redraw_only_when_the_second_changes() {
     let mut m = model_with(&[]);
     m.dirty = false;
+    let version = m.version;
     update(
         &mut m,
         Msg::Tick(t0() + chrono::Duration::milliseconds(400)),
     );
-    assert!(!m.dirty);
+    assert!(!m.dirty && !m.lazy_dirty);
+    assert_eq!(m.version, version, "nothing on screen changed");
     update(
         &mut m,
         Msg::Tick(t0() + chrono::Duration::milliseconds(1100)),
     );
-    assert!(m.dirty);
+    // The clock is background news: redrawn with the next lazy frame, not at once.
+    assert!(m.lazy_dirty && !m.dirty);
+    assert!(m.version > version);
 }
 
 #[test]
@@ -810,6 +814,6 @@ fn new_log_lines_ask_for_a_slower_redraw_than_other_changes() {
         text: "GET /health 200".into(),
     };
     assert!(update(&mut m, Msg::Logs(vec![line])).is_empty());
-    assert!(m.logs_dirty && !m.dirty);
+    assert!(m.lazy_dirty && !m.dirty);
     assert_eq!(m.logs.visible().count(), 1);
 }

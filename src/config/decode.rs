@@ -3,6 +3,7 @@
 use super::diag::{Diags, Pos, suggest};
 use super::units::{DURATION_HINT, PERCENT_HINT, parse_duration, parse_percent};
 use super::yaml::{Node, Value};
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -15,6 +16,22 @@ pub struct Decoder {
     pub source: String,
     /// Values of `secret: true` vars: masked in what is only shown (titles, names, notes).
     pub secrets: Vec<String>,
+    /// Byte offsets where the lines of `source` start, once a position is looked up in it.
+    line_starts: OnceCell<Vec<usize>>,
+}
+
+/// Where the `${`s of one scalar are in the source, found left to right: the nth `${` of the
+/// scalar's text is the nth `${` of the source from the scalar's position (whatever the quoting,
+/// folding or indentation). Each lookup goes on from the last, so a scalar is scanned once.
+#[derive(Default)]
+struct Dollars {
+    /// `${`s in the text before byte `text_at`.
+    text_seen: usize,
+    text_at: usize,
+    /// `${`s found in the source so far, the last at `last`; `None` before the first lookup.
+    source_seen: usize,
+    source_at: Option<usize>,
+    last: Option<usize>,
 }
 
 impl Decoder {
@@ -24,6 +41,7 @@ impl Decoder {
             vars: BTreeMap::new(),
             source: String::new(),
             secrets: Vec::new(),
+            line_starts: OnceCell::new(),
         }
     }
 
@@ -178,6 +196,7 @@ impl Decoder {
             return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
+        let mut dollars = Dollars::default();
         let mut i = 0;
         while let Some(found) = text[i..].find('$') {
             let at = i + found;
@@ -194,7 +213,7 @@ impl Decoder {
                 continue;
             };
             let Some(end) = body.find('}') else {
-                let pos = self.source_pos(node, text, at, after);
+                let pos = self.source_pos(node, text, at, &mut dollars);
                 self.error(
                     pos,
                     format!(
@@ -219,7 +238,7 @@ impl Decoder {
                             "define it under `vars:` or pass --var {name}=VALUE (write $${{ for a literal ${{)"
                         ),
                     };
-                    let pos = self.source_pos(node, text, at, token);
+                    let pos = self.source_pos(node, text, at, &mut dollars);
                     self.error(pos, format!("undefined variable `{token}`"), hint);
                     out.push_str(token);
                 }
@@ -230,50 +249,58 @@ impl Decoder {
         out
     }
 
-    /// Where the `token` found at byte `at` of a scalar's text stands in the source: the same
-    /// occurrence of it, searched from the scalar's position (exact whatever the quoting).
-    fn source_pos(&self, node: &Node, text: &str, at: usize, token: &str) -> Pos {
-        let nth = text[..at].matches(token).count();
-        let start = byte_index(&self.source, node.pos);
-        let found = self
-            .source
-            .get(start..)
-            .and_then(|rest| rest.match_indices(token).nth(nth))
-            .map(|(i, _)| start + i);
-        match found {
-            Some(idx) => pos_of(&self.source, idx),
-            None => offset_pos(node, text, at),
+    /// Where the `${` at byte `at` of a scalar's text stands in the source (the scalar's own
+    /// position when it cannot be found, e.g. written with escapes).
+    fn source_pos(&self, node: &Node, text: &str, at: usize, d: &mut Dollars) -> Pos {
+        d.text_seen += text[d.text_at..at].matches("${").count();
+        d.text_at = at;
+        let mut from = *d.source_at.get_or_insert_with(|| self.byte_index(node.pos));
+        while d.source_seen <= d.text_seen {
+            let Some(i) = self.source.get(from..).and_then(|rest| rest.find("${")) else {
+                return node.pos;
+            };
+            d.last = Some(from + i);
+            d.source_seen += 1;
+            from += i + 2;
         }
+        d.source_at = Some(from);
+        d.last.map_or(node.pos, |idx| self.pos_of(idx))
     }
-}
 
-fn byte_index(source: &str, pos: Pos) -> usize {
-    let line_start: usize = source
-        .split_inclusive('\n')
-        .take(pos.line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let line = source.get(line_start..).unwrap_or("");
-    line_start
-        + line
-            .char_indices()
-            .nth(pos.col.saturating_sub(1))
-            .map_or(line.len(), |(i, _)| i)
-}
-
-fn pos_of(source: &str, idx: usize) -> Pos {
-    let before = &source[..idx];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    Pos::new(line, col)
-}
-
-/// Best-effort position of byte `offset` of a scalar's text: exact for one-line plain scalars.
-fn offset_pos(node: &Node, text: &str, offset: usize) -> Pos {
-    let quoted = matches!(node.value, Value::Scalar { quoted: true, .. });
-    if text[..offset].contains('\n') {
-        return node.pos;
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let bytes = self.source.as_bytes();
+            let mut starts = vec![0];
+            for (i, b) in bytes.iter().enumerate() {
+                // Lines end as YAML ends them: `\r\n`, `\r` or `\n`.
+                if *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                    starts.push(i + 1);
+                }
+            }
+            starts
+        })
     }
-    let chars = text[..offset].chars().count();
-    Pos::new(node.pos.line, node.pos.col + chars + usize::from(quoted))
+
+    /// The byte index of a position in the source (the end of its line when past it).
+    fn byte_index(&self, pos: Pos) -> usize {
+        let starts = self.line_starts();
+        let Some(&start) = starts.get(pos.line.saturating_sub(1)) else {
+            return self.source.len();
+        };
+        let end = starts.get(pos.line).copied().unwrap_or(self.source.len());
+        let line = &self.source[start..end];
+        start
+            + line
+                .char_indices()
+                .nth(pos.col.saturating_sub(1))
+                .map_or(line.len(), |(i, _)| i)
+    }
+
+    /// The position of byte `idx` of the source.
+    fn pos_of(&self, idx: usize) -> Pos {
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s <= idx).max(1);
+        let col = self.source[starts[line - 1]..idx].chars().count() + 1;
+        Pos::new(line, col)
+    }
 }

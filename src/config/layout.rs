@@ -153,16 +153,8 @@ pub fn load_layout(text: &str, file: &str) -> Result<Layout, Vec<Diagnostic>> {
 
 /// Reads and loads a layout file; an unreadable file is reported like any other error.
 pub fn load_layout_file(path: &Path) -> Result<Layout, Vec<Diagnostic>> {
-    let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_layout(&text, &file),
-        Err(e) => Err(vec![Diagnostic {
-            file,
-            pos: Pos::new(1, 1),
-            message: format!("cannot read the file: {e}"),
-            hint: Some("check the path and its permissions".into()),
-        }]),
-    }
+    let text = super::load::read_source(path).map_err(|d| vec![d])?;
+    load_layout(&text, &path.display().to_string())
 }
 
 /// `--layout NAME|FILE`: a file when it looks like a path (or names an existing file), else

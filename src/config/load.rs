@@ -56,7 +56,8 @@ pub fn load_checklist(
     opts: &LoadOptions,
 ) -> Result<Checklist, Vec<Diagnostic>> {
     let mut dec = Decoder::new(file);
-    dec.source = text.to_string();
+    // As the parser reads it: positions on the first line do not count a byte order mark.
+    dec.source = text.strip_prefix('\u{feff}').unwrap_or(text).to_string();
     let root = match yaml::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -567,16 +568,18 @@ fn assign_ids(dec: &mut Decoder, phases: &mut [Phase]) {
         }
     });
     let mut used: BTreeMap<String, ()> = explicit.keys().map(|k| (k.clone(), ())).collect();
+    // The next suffix to try for each slug, so that many equal titles take linear time.
+    let mut next: HashMap<String, usize> = HashMap::new();
     visit(phases, &mut |s| {
         if !s.id.is_empty() {
             return;
         }
         let base = slug(&s.title);
         let mut id = base.clone();
-        let mut n = 2;
+        let n = next.entry(base.clone()).or_insert(2);
         while used.contains_key(&id) {
             id = format!("{base}-{n}");
-            n += 1;
+            *n += 1;
         }
         used.insert(id.clone(), ());
         s.id = id;
@@ -645,14 +648,28 @@ pub fn load_file(
     path: &std::path::Path,
     opts: &LoadOptions,
 ) -> Result<(Checklist, String), Vec<Diagnostic>> {
+    let text = read_source(path).map_err(|d| vec![d])?;
+    load_checklist(&text, &path.display().to_string(), opts).map(|c| (c, text))
+}
+
+/// Reads a checklist or layout file. An unreadable file is reported at 1:1, one that is not
+/// UTF-8 text where its first bad byte is.
+pub fn read_source(path: &std::path::Path) -> Result<String, Diagnostic> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_checklist(&text, &file, opts).map(|c| (c, text)),
-        Err(e) => Err(vec![Diagnostic {
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic {
+        file: file.clone(),
+        pos: Pos::new(1, 1),
+        message: format!("cannot read the file: {e}"),
+        hint: Some("check the path and its permissions".into()),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (bytes, valid) = (e.as_bytes(), e.utf8_error().valid_up_to());
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        Diagnostic {
             file,
-            pos: Pos::new(1, 1),
-            message: format!("cannot read the file: {e}"),
-            hint: Some("check the path and its permissions".into()),
-        }]),
-    }
+            pos: yaml::end_pos(before),
+            message: format!("not UTF-8 text: byte 0x{:02x} here", bytes[valid]),
+            hint: Some("save the file as UTF-8".into()),
+        }
+    })
 }

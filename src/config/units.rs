@@ -2,10 +2,15 @@
 
 use std::time::Duration;
 
-pub const DURATION_HINT: &str = "write durations like 500ms, 30s, 5m, 1h30m";
+pub const DURATION_HINT: &str = "write durations like 500ms, 30s, 5m, 1h30m (at most 365d)";
 pub const PERCENT_HINT: &str = "write percentages like 1%, 0.5% or 5% (between 0% and 100%)";
 
-/// Parses a compact duration: one or more `<number><unit>` parts, units ms, s, m, h, d.
+/// The longest duration accepted: more is a typo, and would overflow clock arithmetic
+/// (`Instant + timeout`) where it is used.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
+/// Parses a compact duration: one or more `<number><unit>` parts, units ms, s, m, h, d, in all
+/// at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let s = text.trim();
     if s.is_empty() {
@@ -35,9 +40,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             "d" => number * 86400.0,
             _ => return None,
         };
-        total += Duration::from_secs_f64(secs);
+        total = total.checked_add(Duration::try_from_secs_f64(secs).ok()?)?;
     }
-    Some(total)
+    (total <= MAX_DURATION).then_some(total)
 }
 
 /// Formats a duration compactly for screens and reports: `850ms`, `42s`, `5m12s`, `1h05m`.
@@ -103,6 +108,10 @@ mod tests {
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("365d"), Some(MAX_DURATION));
+        assert_eq!(parse_duration("366d"), None);
+        assert_eq!(parse_duration("99999999999999999999999d"), None);
+        assert_eq!(parse_duration("1e400s"), None);
     }
 
     #[test]

@@ -1,8 +1,17 @@
 //! A YAML tree that remembers where every node came from, for positioned errors.
 
 use super::diag::Pos;
+use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Deepest nesting of lists and mappings accepted: far beyond any checklist, and shallow
+/// enough that the tree is built, decoded and dropped without running out of stack.
+pub const MAX_DEPTH: usize = 100;
+
+/// Most nodes that aliases (`*name`) may copy in, so a few lines of nested aliases (a
+/// "billion laughs") are an error rather than gigabytes of tree.
+pub const MAX_ALIAS_NODES: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -65,6 +74,12 @@ impl Node {
     }
 }
 
+/// The position just after `text` (lines ended as YAML ends them).
+pub fn end_pos(text: &str) -> Pos {
+    let Lines(lens) = Lines::new(text);
+    Pos::new(lens.len(), lens.last().map_or(1, |len| len + 1))
+}
+
 /// A YAML syntax error with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntaxError {
@@ -72,19 +87,57 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-fn pos(m: &Marker) -> Pos {
-    // yaml-rust2 lines are 1-based and columns 0-based.
-    Pos::new(m.line(), m.col() + 1)
+/// Line lengths in chars, lines ended as YAML ends them (`\r\n`, `\r`, `\n`).
+#[derive(Default)]
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        let mut lens = vec![0];
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\r' | '\n' => lens.push(0),
+                _ => {
+                    if let Some(len) = lens.last_mut() {
+                        *len += 1;
+                    }
+                }
+            }
+        }
+        Lines(lens)
+    }
+
+    /// A marker's 1-based position, kept inside the text: at the end of a text without a final
+    /// newline yaml-rust2 points one line further down, past the end.
+    fn pos(&self, m: &Marker) -> Pos {
+        // yaml-rust2 lines are 1-based and columns 0-based.
+        let line = m.line().max(1);
+        match self.0.get(line - 1) {
+            Some(len) => Pos::new(line, (m.col() + 1).min(len + 1)),
+            None => Pos::new(self.0.len(), self.0.last().map_or(1, |len| len + 1)),
+        }
+    }
 }
 
 #[derive(Default)]
 struct Builder {
-    stack: Vec<(Node, Option<Node>)>,
-    anchors: Vec<(usize, Node)>,
+    lines: Lines,
+    /// Open collections: the node, its pending key, and `nodes` when it opened.
+    stack: Vec<(Node, Option<Node>, usize)>,
+    /// Anchor id -> the anchored node and how many nodes it holds.
+    anchors: HashMap<usize, (Node, usize)>,
     pending_anchor: Vec<usize>,
     root: Option<Node>,
     docs: usize,
+    /// Nodes built so far, those copied in by aliases included.
+    nodes: usize,
+    /// Nodes copied in by aliases.
+    alias_nodes: usize,
     error: Option<SyntaxError>,
+    /// Set by an error that makes going on pointless (too deep, too many alias copies).
+    stop: bool,
 }
 
 impl Builder {
@@ -95,7 +148,7 @@ impl Builder {
                     self.root = Some(node);
                 }
             }
-            Some((parent, key)) => match &mut parent.value {
+            Some((parent, key, _)) => match &mut parent.value {
                 Value::Seq(items) => items.push(node),
                 Value::Map(entries) => match key.take() {
                     None => *key = Some(node),
@@ -113,8 +166,27 @@ impl Builder {
         }
     }
 
+    fn fail(&mut self, at: Pos, message: String, stop: bool) {
+        if self.error.is_none() {
+            self.error = Some(SyntaxError { pos: at, message });
+        }
+        self.stop |= stop;
+    }
+
+    fn open_collection(&mut self, value: Value, anchor: usize, at: Pos) {
+        if self.stack.len() >= MAX_DEPTH {
+            let message = format!("lists and mappings nested more than {MAX_DEPTH} levels deep");
+            self.fail(at, message, true);
+            return;
+        }
+        self.nodes += 1;
+        self.pending_anchor.push(anchor);
+        self.stack
+            .push((Node { value, pos: at }, None, self.nodes - 1));
+    }
+
     fn finish_collection(&mut self) {
-        if let Some((mut node, _)) = self.stack.pop() {
+        if let Some((mut node, _, opened)) = self.stack.pop() {
             // A block mapping is reported where its first key starts, not after it.
             if let Value::Map(entries) = &node.value
                 && let Some((k, _)) = entries.first()
@@ -124,7 +196,7 @@ impl Builder {
             if let Some(id) = self.pending_anchor.pop()
                 && id > 0
             {
-                self.anchors.push((id, node.clone()));
+                self.anchors.insert(id, (node.clone(), self.nodes - opened));
             }
             self.push_value(node);
         }
@@ -133,15 +205,15 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let at = pos(&mark);
+        if self.stop {
+            return;
+        }
+        let at = self.lines.pos(&mark);
         match ev {
             Event::DocumentStart => {
                 self.docs += 1;
-                if self.docs > 1 && self.error.is_none() {
-                    self.error = Some(SyntaxError {
-                        pos: at,
-                        message: "more than one YAML document in this file".into(),
-                    });
+                if self.docs > 1 {
+                    self.fail(at, "more than one YAML document in this file".into(), false);
                 }
             }
             Event::Scalar(text, style, anchor, _) => {
@@ -152,40 +224,40 @@ impl MarkedEventReceiver for Builder {
                     },
                     pos: at,
                 };
+                self.nodes += 1;
                 if anchor > 0 {
-                    self.anchors.push((anchor, node.clone()));
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
                 self.push_value(node);
             }
             Event::SequenceStart(anchor, _) => {
-                self.pending_anchor.push(anchor);
-                self.stack.push((
-                    Node {
-                        value: Value::Seq(Vec::new()),
-                        pos: at,
-                    },
-                    None,
-                ));
+                self.open_collection(Value::Seq(Vec::new()), anchor, at)
             }
             Event::MappingStart(anchor, _) => {
-                self.pending_anchor.push(anchor);
-                self.stack.push((
-                    Node {
-                        value: Value::Map(Vec::new()),
-                        pos: at,
-                    },
-                    None,
-                ));
+                self.open_collection(Value::Map(Vec::new()), anchor, at)
             }
             Event::SequenceEnd | Event::MappingEnd => self.finish_collection(),
-            Event::Alias(id) => {
-                let found = self.anchors.iter().rev().find(|(a, _)| *a == id);
-                if let Some((_, node)) = found {
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, size)) if self.alias_nodes + size > MAX_ALIAS_NODES => {
+                    let message = format!(
+                        "aliases copy in more than {MAX_ALIAS_NODES} nodes (nested `*alias`es)"
+                    );
+                    self.fail(at, message, true);
+                }
+                Some((node, size)) => {
                     let mut node = node.clone();
                     node.pos = at;
+                    self.alias_nodes += size;
+                    self.nodes += size;
                     self.push_value(node);
                 }
-            }
+                // The anchor names a collection still open: the alias is inside it.
+                None => self.fail(
+                    at,
+                    "an alias refers to a node that contains it".into(),
+                    true,
+                ),
+            },
             _ => {}
         }
     }
@@ -193,13 +265,29 @@ impl MarkedEventReceiver for Builder {
 
 /// Parses one YAML document into a positioned tree. An empty document is a null scalar.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let mut builder = Builder::default();
+    // A byte order mark starts the stream, not the first key (yaml-rust2 keeps it in the key).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut builder = Builder {
+        lines: Lines::new(text),
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        return Err(SyntaxError {
-            pos: pos(e.marker()),
-            message: e.info().to_string(),
-        });
+    // Events are pulled one by one rather than through `Parser::load`, which recurses once per
+    // nesting level (and would overflow the stack before the depth limit could tell).
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => break,
+            Ok((ev, mark)) => builder.on_event(ev, mark),
+            Err(e) => {
+                return Err(SyntaxError {
+                    pos: builder.lines.pos(e.marker()),
+                    message: e.info().to_string(),
+                });
+            }
+        }
+        if builder.stop {
+            break;
+        }
     }
     if let Some(e) = builder.error {
         return Err(e);
@@ -246,6 +334,26 @@ mod tests {
             n.get("a").unwrap().get("title").unwrap().pos,
             Pos::new(2, 3)
         );
+    }
+
+    #[test]
+    fn positions_at_the_end_stay_inside_the_text() {
+        let e = parse("a:\n  - [x").unwrap_err();
+        assert_eq!(e.pos, Pos::new(2, 7));
+        let e = parse("{").unwrap_err();
+        assert_eq!(e.pos, Pos::new(1, 2));
+        let n = parse("- a\r\n- b\r-").unwrap();
+        let items = n.as_seq().unwrap();
+        assert_eq!(
+            (items[1].pos, items[2].pos),
+            (Pos::new(2, 3), Pos::new(3, 2))
+        );
+    }
+
+    #[test]
+    fn byte_order_mark_is_not_part_of_the_first_key() {
+        let n = parse("\u{feff}name: x\n").unwrap();
+        assert_eq!(n.get("name").unwrap().pos, Pos::new(1, 7));
     }
 
     #[test]

@@ -36,6 +36,31 @@ pub struct KubeState {
     pub events: VecDeque<EventView>,
     /// Streams that broke: since when and why.
     pub stale: BTreeMap<Stream, (DateTime<Utc>, String)>,
+    /// Changes whenever the workloads or pods do; see [`Generation`].
+    pub generation: Generation,
+}
+
+/// A stamp for one content of the workloads and pods, so the panes can keep what they derive
+/// from thousands of pods (rows, column widths, warnings) across frames instead of deriving it
+/// again 4–30 times a second. Stamps come from one process-wide counter, so two states (or two
+/// models) never share a stamp unless one is an unchanged copy of the other. The stamp is not
+/// part of a state's value: equal pods and workloads compare equal whatever their stamps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Generation(pub u64);
+
+impl Generation {
+    /// A stamp no state has had before.
+    pub fn next() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Generation(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl PartialEq for Generation {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl KubeState {
@@ -46,6 +71,30 @@ impl KubeState {
         self.pods
             .values()
             .filter(move |p| selector.as_ref().is_some_and(|s| s.matches(&p.labels)))
+    }
+
+    /// Each workload's pod warnings (`pod_warning`), by `kind/name`, from one pass over the
+    /// pods: a pod's warning is looked at first (cheap, and rarely there), and only the pods that
+    /// have one are matched against the selectors. Workloads without a warning are absent.
+    pub fn pod_warnings(&self) -> BTreeMap<String, Vec<&'static str>> {
+        let selectors: Vec<(&str, Selector)> = self
+            .workloads
+            .iter()
+            .filter(|(_, w)| !w.selector.is_empty())
+            .map(|(k, w)| (k.as_str(), Selector::parse(&w.selector)))
+            .collect();
+        let mut out: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+        for p in self.pods.values() {
+            let Some(warning) = pod_warning(p) else {
+                continue;
+            };
+            for (key, s) in &selectors {
+                if s.matches(&p.labels) {
+                    out.entry(key.to_string()).or_default().push(warning);
+                }
+            }
+        }
+        out
     }
 
     /// The pods pane: pods of any watched workload, in name order.

@@ -1,6 +1,6 @@
 //! How cluster news changes the model (called by `update`).
 
-use super::kube::Connection;
+use super::kube::{Connection, Generation};
 use super::model::Model;
 use super::msg::KubeMsg;
 
@@ -21,18 +21,23 @@ pub(super) fn on_kube(m: &mut Model, msg: KubeMsg) {
         KubeMsg::Unavailable(e) => k.connection = Connection::Unavailable(e),
         KubeMsg::Connecting => k.connection = Connection::Connecting,
         KubeMsg::Workload(w) => {
+            k.generation = Generation::next();
             k.workloads.insert(format!("{}/{}", w.kind, w.name), w);
         }
         KubeMsg::WorkloadGone { kind, name } => {
+            k.generation = Generation::next();
             k.workloads.remove(&format!("{kind}/{name}"));
         }
         KubeMsg::PodsRelisted(pods) => {
+            k.generation = Generation::next();
             k.pods = pods.into_iter().map(|p| (p.name.clone(), p)).collect();
         }
         KubeMsg::Pod(p) => {
+            k.generation = Generation::next();
             k.pods.insert(p.name.clone(), p);
         }
         KubeMsg::PodGone(name) => {
+            k.generation = Generation::next();
             k.pods.remove(&name);
         }
         KubeMsg::Event(e) => k.push_event(e),
@@ -48,5 +53,5 @@ pub(super) fn on_kube(m: &mut Model, msg: KubeMsg) {
             k.stale.remove(&stream);
         }
     }
-    m.dirty = true;
+    m.lazy_dirty = true;
 }

@@ -184,8 +184,12 @@ pub struct Model {
     pub page: usize,
     pub size: (u16, u16),
     pub dirty: bool,
-    /// Only new log lines arrived: redrawn at a lower rate than other changes.
-    pub logs_dirty: bool,
+    /// Only background news arrived (log lines, step output, probe samples, cluster changes,
+    /// the clock): redrawn at a lower rate than what the user did or a step's state.
+    pub lazy_dirty: bool,
+    /// Changes with every update except new log lines and a clock tick that changed nothing
+    /// on screen, so the renderer can tell a frame where only log lines came.
+    pub version: u64,
 }
 
 impl Model {
@@ -233,7 +237,8 @@ impl Model {
             page: 10,
             size: (80, 24),
             dirty: true,
-            logs_dirty: false,
+            lazy_dirty: false,
+            version: 0,
         };
         m.selected = m.first_open_row();
         m

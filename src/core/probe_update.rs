@@ -14,13 +14,13 @@ pub(super) fn on_sample(m: &mut Model, sample: Sample, fx: &mut Vec<Effect>) {
     let changes = m.probes.record(sample);
     apply(m, changes, fx);
     check_probe_wait(m, fx);
-    m.dirty = true;
+    m.lazy_dirty = true;
 }
 
 pub(super) fn on_tick(m: &mut Model, fx: &mut Vec<Effect>) {
     let changes = m.probes.tick(m.now);
     if !changes.is_empty() {
-        m.dirty = true;
+        m.lazy_dirty = true;
     }
     apply(m, changes, fx);
     check_probe_wait(m, fx);

@@ -14,11 +14,34 @@ use crate::config::layout::PaneId;
 pub const NO_CLUSTER: &str = "needs a cluster connection (not available yet)";
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
+    // `version` changes with everything a frame shows except the log lines and the time within
+    // the second: a frame where only log lines came can redraw the log pane alone.
+    match msg {
+        Msg::Logs(_) => transition(m, msg),
+        Msg::Tick(_) => {
+            let was = (m.dirty, m.lazy_dirty);
+            (m.dirty, m.lazy_dirty) = (false, false);
+            let fx = transition(m, msg);
+            if m.dirty || m.lazy_dirty {
+                m.version += 1;
+            }
+            m.dirty |= was.0;
+            m.lazy_dirty |= was.1;
+            fx
+        }
+        _ => {
+            m.version += 1;
+            transition(m, msg)
+        }
+    }
+}
+
+fn transition(m: &mut Model, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Tick(now) => {
             if now.timestamp() != m.now.timestamp() {
-                m.dirty = true;
+                m.lazy_dirty = true;
             }
             m.now = now;
             if m.flash.as_ref().is_some_and(|f| f.until <= now) {
@@ -66,7 +89,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 }
                 out.push(line);
                 if m.output_step() == Some(step.as_str()) {
-                    m.dirty = true;
+                    m.lazy_dirty = true;
                     if !m.follow {
                         m.output_scroll += 1;
                     }
@@ -135,7 +158,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Logs(batch) => {
             m.logs.push_batch(batch);
-            m.logs_dirty = true;
+            m.lazy_dirty = true;
         }
         Msg::LogStream { pod, state } => {
             m.logs.set_state(&pod, state);

@@ -218,7 +218,12 @@ fn result(outcome: Outcome, status: Option<ExitStatus>, started: Instant) -> Ste
 
 async fn open_log(path: &Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(dir).await?;
+        // Private like the journal: step output may hold what the run works with.
+        tokio::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .await?;
     }
     let file = OpenOptions::new()
         .append(true)
@@ -361,9 +366,24 @@ async fn emit(
     let end = line.strip_suffix(b"\n").map_or(line.len(), <[u8]>::len);
     let end = line[..end].strip_suffix(b"\r").map_or(end, <[u8]>::len);
     let raw = String::from_utf8_lossy(&line[..end]);
-    let text = redact(&raw, secrets).into_owned();
+    let text = masked(&raw, secrets);
     line.clear();
     tx.send(RunnerEvent::Line { stream, text }).await.is_ok()
+}
+
+/// A line with its secrets masked, also those that only show once the line is drawn: a secret
+/// cut in two by an escape sequence or a control character (`hun\x1b[0mter2`) reads whole on a
+/// screen. Such a line loses its colours.
+fn masked(raw: &str, secrets: &[String]) -> String {
+    let text = redact(raw, secrets);
+    if crate::ui::text::is_clean(&text) {
+        return text.into_owned();
+    }
+    let seen = crate::ui::text::clean(&text);
+    match redact(&seen, secrets) {
+        std::borrow::Cow::Owned(hidden) => hidden,
+        std::borrow::Cow::Borrowed(_) => text.into_owned(),
+    }
 }
 
 /// The single writer of the log and sender of events, so lines keep their
@@ -385,6 +405,15 @@ async fn pump(
             }
         }
         if listening {
+            // The log keeps what the step wrote; what is shown has nothing left that could
+            // steer the terminal (only colours stay).
+            let event = match event {
+                RunnerEvent::Line { stream, text } => RunnerEvent::Line {
+                    stream,
+                    text: crate::ui::text::sanitize_output(&text),
+                },
+                other => other,
+            };
             listening = events.send(event).await.is_ok();
         }
     }

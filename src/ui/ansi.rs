@@ -6,6 +6,15 @@ use ratatui::text::{Line, Span};
 /// Parses one output line. With `color` false, colours are dropped and text attributes kept.
 /// Carriage returns overwrite: only the text after the last one is kept (progress bars).
 pub fn parse_line(line: &str, color: bool) -> Line<'static> {
+    // Whatever is not colour goes first, whole (OSC, DCS, 8-bit forms, invisible characters):
+    // a log line from the cluster must not be able to steer the terminal.
+    let sanitized;
+    let line = if line.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        line
+    } else {
+        sanitized = crate::ui::text::sanitize_output(line);
+        &sanitized
+    };
     let line = line.trim_end_matches(['\r', '\n']);
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut text = String::new();

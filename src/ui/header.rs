@@ -9,11 +9,11 @@ use super::panes::checklist::glyph;
 use super::text::{fit_spans, spans_width};
 use super::theme::Theme;
 use crate::core::model::{Model, Role};
+use crate::ui::lines::Lines;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 /// A header part: lower `prio` is kept longer.
 struct Part {
@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, m: &Model, t: &Theme) {
             None => vec![rest],
         }
     };
-    frame.render_widget(Paragraph::new(lines), area);
+    frame.render_widget(Lines::new(lines), area);
 }
 
 /// ` ROLLBACK ADVISED: web error rate 12% > 5% for 30s · since 12:01:30 `, red and reversed

@@ -7,6 +7,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod layout;
+pub mod lines;
 pub mod markdown;
 pub mod modal;
 pub mod panes;
@@ -28,6 +29,69 @@ pub fn render(frame: &mut Frame, m: &Model, layout: &Layout, theme: &Theme) {
     if area.width == 0 || area.height == 0 {
         return;
     }
+    let (header, footer, body) = regions(area);
+    header::draw(frame, header, m, theme);
+    if footer.height > 0 {
+        footer::draw(frame, footer, m, theme);
+    }
+    if body.height > 0 {
+        draw_body(frame, body, m, layout, theme);
+    }
+    modal::draw(frame, area, m, theme);
+}
+
+/// The last frame [`render_reusing`] drew, and what it showed: the model's `version`, the
+/// second on the clock and the size.
+#[derive(Default)]
+pub struct LastFrame {
+    key: Option<(u64, i64, Rect)>,
+    cells: Vec<ratatui::buffer::Cell>,
+    /// Frames drawn by copying the last one and drawing the log pane again.
+    pub reused: u64,
+}
+
+/// [`render`], except when only log lines came since the last frame (the usual frame while logs
+/// flow: four a second): then the last frame is copied and the log pane alone is drawn again.
+/// The result is the same cells as [`render`] would give.
+pub fn render_reusing(
+    frame: &mut Frame,
+    m: &Model,
+    layout: &Layout,
+    theme: &Theme,
+    last: &mut LastFrame,
+) {
+    let area = frame.area();
+    let key = (m.version, m.now.timestamp(), area);
+    let same = last.key == Some(key)
+        && last.cells.len() == frame.buffer_mut().content.len()
+        // Overlays cover the panes, and a running step's spinner turns with the time.
+        && m.modal.is_none()
+        && m.running.is_none();
+    if same {
+        last.reused += 1;
+        frame.buffer_mut().content.clone_from_slice(&last.cells);
+        let (_, _, body) = regions(area);
+        for (pane, rect) in placed(m, layout, body) {
+            if pane == PaneId::Logs {
+                let rect = rect.intersection(body);
+                let buf = frame.buffer_mut();
+                for y in rect.top()..rect.bottom() {
+                    for x in rect.left()..rect.right() {
+                        buf[(x, y)].reset();
+                    }
+                }
+                draw_pane(frame, pane, rect, body, m, theme);
+            }
+        }
+    } else {
+        render(frame, m, layout, theme);
+    }
+    last.key = Some(key);
+    last.cells.clone_from(&frame.buffer_mut().content);
+}
+
+/// Header, footer and the body between them.
+fn regions(area: Rect) -> (Rect, Rect, Rect) {
     let (header_h, footer_h) = match area.height {
         0..=3 => (1, 0),
         4..=11 => (1, 1),
@@ -47,14 +111,7 @@ pub fn render(frame: &mut Frame, m: &Model, layout: &Layout, theme: &Theme) {
         height: area.height.saturating_sub(header.height + footer_h),
         ..area
     };
-    header::draw(frame, header, m, theme);
-    if footer_h > 0 {
-        footer::draw(frame, footer, m, theme);
-    }
-    if body.height > 0 {
-        draw_body(frame, body, m, layout, theme);
-    }
-    modal::draw(frame, area, m, theme);
+    (header, footer, body)
 }
 
 fn draw_body(frame: &mut Frame, body: Rect, m: &Model, layout: &Layout, theme: &Theme) {
@@ -68,36 +125,41 @@ fn draw_body(frame: &mut Frame, body: Rect, m: &Model, layout: &Layout, theme: &
         return;
     }
     for (pane, rect) in panes {
-        // The layout engine keeps panes inside the body; clamp anyway so a bad rect cannot panic.
-        let rect = rect.intersection(body);
-        if rect.width < 2 || rect.height < 2 {
-            continue;
-        }
-        let focused = m.focused() == pane;
-        let block = Block::bordered()
-            .border_type(if focused {
-                BorderType::Thick
-            } else {
-                BorderType::Plain
-            })
-            .border_style(theme.border(focused))
-            .title(title(
-                m,
-                pane,
-                focused,
-                usize::from(rect.width.saturating_sub(2)),
-                theme,
-            ));
-        let inner = block.inner(rect);
-        frame.render_widget(block, rect);
-        let mut cx = panes::Ctx {
-            frame,
-            m,
-            theme,
-            focused,
-        };
-        panes::draw(&mut cx, pane, inner);
+        draw_pane(frame, pane, rect, body, m, theme);
     }
+}
+
+/// One pane: its border and title, then what it shows.
+fn draw_pane(frame: &mut Frame, pane: PaneId, rect: Rect, body: Rect, m: &Model, theme: &Theme) {
+    // The layout engine keeps panes inside the body; clamp anyway so a bad rect cannot panic.
+    let rect = rect.intersection(body);
+    if rect.width < 2 || rect.height < 2 {
+        return;
+    }
+    let focused = m.focused() == pane;
+    let block = Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(theme.border(focused))
+        .title(title(
+            m,
+            pane,
+            focused,
+            usize::from(rect.width.saturating_sub(2)),
+            theme,
+        ));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let mut cx = panes::Ctx {
+        frame,
+        m,
+        theme,
+        focused,
+    };
+    panes::draw(&mut cx, pane, inner);
 }
 
 /// Where each pane goes. When the layout had to drop the focused pane for want of room, that

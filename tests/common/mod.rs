@@ -248,3 +248,313 @@ pub fn assert_draws_at_tiny_sizes(m: &Model) {
         assert_eq!((buf.area.width, buf.area.height), (w, h));
     }
 }
+
+/// The real `shipdeck` binary in a real tmux, for the tests of hostile output, secrets and
+/// runs-dir faults (`hostile_render`, `secrets_files`, `runs_dir_faults`): one tmux server and
+/// one temporary directory (runs dir, state dir, cwd) per test, torn down on drop with whatever
+/// the run left behind. Waits are polls with generous bounds, never fixed sleeps.
+pub mod tmux {
+    use std::cell::RefCell;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+    use std::time::{Duration, Instant};
+
+    pub const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
+    /// Upper bound for anything a test waits for; normally reached in well under a second.
+    pub const WAIT: Duration = Duration::from_secs(20);
+    const POLL: Duration = Duration::from_millis(50);
+    const SESSION: &str = "t";
+
+    pub fn sh_quote(s: &str) -> String {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+
+    pub fn out_text(out: &Output) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// Polls `probe` every 50 ms until it yields a value; panics after `limit` with `what` and
+    /// what `last()` describes.
+    pub fn poll<T>(
+        what: &str,
+        limit: Duration,
+        mut probe: impl FnMut() -> Option<T>,
+        last: impl Fn() -> String,
+    ) -> T {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(v) = probe() {
+                return v;
+            }
+            if Instant::now() >= deadline {
+                panic!("timed out after {limit:?} waiting for {what}\n{}", last());
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Events of every journal under `runs` (torn lines skipped).
+    pub fn journal_events(runs: &Path) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        for d in std::fs::read_dir(runs).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
+                if f.path().extension().is_some_and(|e| e == "jsonl") {
+                    let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+                    out.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a live (non-zombie) process is in process group `pgid`.
+    pub fn group_alive(pgid: i32) -> bool {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let Some(close) = stat.rfind(')') else {
+                continue;
+            };
+            let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            let state = f.first().and_then(|s| s.chars().next()).unwrap_or('?');
+            if f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
+                && state != 'Z'
+                && state != 'X'
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub struct Tmux {
+        socket: String,
+        pub dir: tempfile::TempDir,
+        socket_path: RefCell<Option<PathBuf>>,
+    }
+
+    impl Tmux {
+        /// A tmux server and a temporary directory for test `test`; nothing runs yet (write
+        /// the files the run needs into [`Tmux::dir`], then [`Tmux::launch`]).
+        pub fn new(test: &str) -> Tmux {
+            let out = Command::new("tmux").arg("-V").output();
+            assert!(
+                out.as_ref().is_ok_and(|o| o.status.success()),
+                "these tests need tmux (apt-get install tmux): {out:?}"
+            );
+            let dir = tempfile::Builder::new()
+                .prefix(&format!("shipdeck-{test}-"))
+                .tempdir()
+                .expect("temp dir");
+            Tmux {
+                socket: format!("shipdeck-{test}-{}", std::process::id()),
+                dir,
+                socket_path: RefCell::new(None),
+            }
+        }
+
+        pub fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        /// Starts `shipdeck --runs-dir DIR/runs ARGS…` (state in DIR/state, cwd DIR) in a
+        /// `w`×`h` tmux window, after the shell code `pre`; the shell then prints `EXIT=<code>`
+        /// and waits, so the exit code and what was printed can be read from the pane.
+        pub fn launch(&self, (w, h): (u16, u16), env: &[(&str, &str)], pre: &str, args: &[&str]) {
+            let mut cmd = vec!["env".to_string(), "-u".into(), "SHIPDECK_RUNS_DIR".into()];
+            cmd.push(format!("XDG_STATE_HOME={}", self.state_dir().display()));
+            cmd.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+            cmd.push(BIN.into());
+            cmd.push("--runs-dir".into());
+            cmd.push(self.runs_dir().display().to_string());
+            cmd.extend(args.iter().map(|a| a.to_string()));
+            let line: Vec<String> = cmd.iter().map(|a| sh_quote(a)).collect();
+            let script = format!("{pre} {}; echo EXIT=$?; sleep 600", line.join(" "));
+            let (w, h) = (w.to_string(), h.to_string());
+            let cwd = self.dir.path().display().to_string();
+            #[rustfmt::skip]
+            let new = [
+                "new-session", "-d", "-s", SESSION, "-x", &w, "-y", &h, "-c", &cwd,
+                "sh", "-c", &script,
+            ];
+            let out = self.tmux(&new);
+            assert!(out.status.success(), "tmux new-session: {}", out_text(&out));
+            let socket = self.display("#{socket_path}");
+            if !socket.is_empty() {
+                *self.socket_path.borrow_mut() = Some(PathBuf::from(socket));
+            }
+        }
+
+        pub fn tmux(&self, args: &[&str]) -> Output {
+            Command::new("tmux")
+                .args(["-f", "/dev/null", "-L", &self.socket])
+                .args(args)
+                .env_remove("TMUX")
+                .current_dir(self.dir.path())
+                .output()
+                .expect("run tmux")
+        }
+
+        pub fn runs_dir(&self) -> PathBuf {
+            self.dir.path().join("runs")
+        }
+
+        pub fn state_dir(&self) -> PathBuf {
+            self.dir.path().join("state")
+        }
+
+        /// The visible screen, one line per row.
+        pub fn capture(&self) -> String {
+            let out = self.tmux(&["capture-pane", "-p", "-t", SESSION]);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+
+        /// Scrollback and screen, wrapped lines joined.
+        pub fn capture_all(&self) -> String {
+            let out = self.tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", SESSION]);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+
+        pub fn display(&self, format: &str) -> String {
+            let out = self.tmux(&["display-message", "-p", "-t", SESSION, format]);
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+
+        /// From now on a copy of every byte written to the pane goes to a file; its path.
+        pub fn record(&self) -> PathBuf {
+            let raw = self.dir.path().join("pane.raw");
+            let pipe = format!("cat >> {}", sh_quote(&raw.display().to_string()));
+            let out = self.tmux(&["pipe-pane", "-o", "-t", SESSION, &pipe]);
+            assert!(out.status.success(), "pipe-pane: {}", out_text(&out));
+            raw
+        }
+
+        pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+            poll(
+                what,
+                WAIT,
+                || {
+                    let screen = self.capture();
+                    pred(&screen).then_some(screen)
+                },
+                || format!("last screen:\n{}", self.capture()),
+            )
+        }
+
+        /// Key names for `send-keys` (Enter, q, …).
+        pub fn send(&self, keys: &[&str]) {
+            let mut args = vec!["send-keys", "-t", SESSION];
+            args.extend_from_slice(keys);
+            let out = self.tmux(&args);
+            assert!(
+                out.status.success(),
+                "send-keys {keys:?}: {}",
+                out_text(&out)
+            );
+        }
+
+        /// Literal text, typed as is.
+        pub fn type_text(&self, s: &str) {
+            let out = self.tmux(&["send-keys", "-t", SESSION, "-l", s]);
+            assert!(
+                out.status.success(),
+                "send-keys -l {s:?}: {}",
+                out_text(&out)
+            );
+        }
+
+        /// Waits for the first whole frame of the cockpit (header names `name`, footer drawn).
+        pub fn wait_cockpit(&self, name: &str) -> String {
+            self.wait_for(&format!("the cockpit showing {name:?}"), |s| {
+                s.lines().next().unwrap_or_default().contains(name)
+                    && s.contains("checklist")
+                    && s.lines()
+                        .last()
+                        .is_some_and(|l| l.contains("help") || l.contains("quit"))
+            })
+        }
+
+        /// Waits for the binary to end: its exit code and everything printed from the start.
+        pub fn wait_exit(&self) -> (i32, String) {
+            poll(
+                "the shell to print EXIT=",
+                WAIT,
+                || {
+                    let all = self.capture_all();
+                    let at = all
+                        .match_indices("EXIT=")
+                        .map(|(i, _)| i)
+                        .filter(|&i| i == 0 || all[..i].ends_with('\n'))
+                        .last()?;
+                    let digits: String = all[at + 5..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    Some((digits.parse().ok()?, all.clone()))
+                },
+                || format!("last screen:\n{}", self.capture_all()),
+            )
+        }
+
+        pub fn journal(&self) -> Vec<serde_json::Value> {
+            journal_events(&self.runs_dir())
+        }
+
+        pub fn wait_journal(
+            &self,
+            what: &str,
+            pred: impl Fn(&[serde_json::Value]) -> bool,
+        ) -> Vec<serde_json::Value> {
+            poll(
+                &format!("journal: {what}"),
+                WAIT,
+                || {
+                    let ev = self.journal();
+                    pred(&ev).then_some(ev)
+                },
+                || format!("journal so far: {:#?}", self.journal()),
+            )
+        }
+    }
+
+    impl Drop for Tmux {
+        fn drop(&mut self) {
+            use nix::sys::signal::{Signal, kill, killpg};
+            use nix::unistd::Pid;
+            let _ = self.tmux(&["kill-server"]);
+            if let Some(socket) = self.socket_path.borrow().as_ref() {
+                let _ = std::fs::remove_file(socket);
+            }
+            // The hang-up ends shipdeck and its steps; what a failing test left is killed here.
+            let events = self.journal();
+            for e in &events {
+                if e["event"] == "run_started"
+                    && let Some(pid) = e["pid"].as_i64().filter(|p| *p > 1)
+                {
+                    let deadline = Instant::now() + Duration::from_secs(2);
+                    let alive = || {
+                        std::fs::read(format!("/proc/{pid}/cmdline"))
+                            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(BIN))
+                    };
+                    while alive() && Instant::now() < deadline {
+                        std::thread::sleep(POLL);
+                    }
+                    if alive() {
+                        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+                    }
+                }
+                if e["event"] == "step_spawned"
+                    && let Some(pgid) = e["pgid"].as_i64().filter(|g| *g > 1)
+                    && group_alive(pgid as i32)
+                {
+                    let _ = killpg(Pid::from_raw(pgid as i32), Signal::SIGKILL);
+                }
+            }
+        }
+    }
+}

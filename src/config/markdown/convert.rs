@@ -9,6 +9,10 @@ use super::tree::{Kind, Lines, Node};
 
 const DEFAULT_NAME: &str = "Imported checklist";
 const PATH_SEPARATOR: &str = " › ";
+/// Sub-step levels kept: task items nested deeper are all sub-steps of their ancestor on the last
+/// level, in document order. Keeps the YAML within the nesting a checklist may have
+/// (`yaml::MAX_DEPTH`) and the import within its stack, however deep the Markdown nests.
+const MAX_STEP_DEPTH: usize = 32;
 
 pub(super) struct Doc {
     pub name: String,
@@ -92,9 +96,13 @@ struct Converter<'a> {
 }
 
 /// What a step carries while its item is read.
-struct Draft {
+struct Draft<'n> {
+    /// Of the step being read: 0 for a phase's own steps.
+    depth: usize,
     notes: Vec<String>,
     steps: Vec<Step>,
+    /// Task items below the last level kept, read by `item_step` without recursing.
+    deeper: Vec<&'n Node>,
     /// Command blocks under the item: (lang, content, source range).
     code: Vec<(String, String, Range<usize>)>,
 }
@@ -117,7 +125,7 @@ impl Converter<'_> {
     fn note(&mut self, node: &Node) {
         let mut taken = Vec::new();
         for task in nested_tasks(node) {
-            let step = self.item_step(task, Origin::Checkbox);
+            let step = self.item_step(task, Origin::Checkbox, 0);
             self.section.steps.push(step);
             taken.push(task.range.clone());
         }
@@ -209,16 +217,16 @@ impl Converter<'_> {
         let mut taken = Vec::new();
         for item in &list.children {
             if item.task.is_some() {
-                let step = self.item_step(item, Origin::Checkbox);
+                let step = self.item_step(item, Origin::Checkbox, 0);
                 self.section.steps.push(step);
                 taken.push(item.range.clone());
             } else if ordered {
-                let step = self.item_step(item, Origin::Numbered);
+                let step = self.item_step(item, Origin::Numbered, 0);
                 self.section.steps.push(step);
                 taken.push(item.range.clone());
             } else {
                 for task in nested_tasks(item) {
-                    let step = self.item_step(task, Origin::Checkbox);
+                    let step = self.item_step(task, Origin::Checkbox, 0);
                     self.section.steps.push(step);
                     taken.push(task.range.clone());
                 }
@@ -229,7 +237,20 @@ impl Converter<'_> {
         }
     }
 
-    fn item_step(&self, item: &Node, origin: Origin) -> Step {
+    fn item_step(&self, item: &Node, origin: Origin, depth: usize) -> Step {
+        let (mut step, deeper) = self.read_item(item, origin, depth);
+        // Pre-order, with a stack of its own: these may nest as deep as the input does.
+        let mut pending: Vec<&Node> = deeper.into_iter().rev().collect();
+        while let Some(task) = pending.pop() {
+            let (sub, deeper) = self.read_item(task, Origin::Checkbox, depth + 1);
+            pending.extend(deeper.into_iter().rev());
+            step.steps.push(sub);
+        }
+        step
+    }
+
+    /// An item as a step, with the task items nested in it too deep to be read here.
+    fn read_item<'n>(&self, item: &'n Node, origin: Origin, depth: usize) -> (Step, Vec<&'n Node>) {
         let line = self.lines.line_of(item.range.start) + 1;
         let title_para = if item.segs.is_empty() {
             item.children.first().filter(|c| c.kind == Kind::Paragraph)
@@ -239,8 +260,10 @@ impl Converter<'_> {
         let segs = title_para.map_or(&item.segs, |p| &p.segs);
         let text = split_item(segs, self.src);
         let mut draft = Draft {
+            depth,
             notes: text.notes.into_iter().collect(),
             steps: Vec::new(),
+            deeper: Vec::new(),
             code: Vec::new(),
         };
         let rest = if title_para.is_some() {
@@ -251,11 +274,13 @@ impl Converter<'_> {
         for child in rest {
             self.item_child(child, &mut draft);
         }
+        // Items deeper than the last level kept are sub-steps of the item on that level only.
+        let group = !draft.steps.is_empty() || (depth < MAX_STEP_DEPTH && !draft.deeper.is_empty());
         let mut run = text.run;
         let mut interactive = false;
         // A lone command block under a leaf item is how that item gets done.
         if run.is_none()
-            && draft.steps.is_empty()
+            && !group
             && draft.code.len() == 1
             && let Some((lang, block, _)) = draft.code.pop()
         {
@@ -265,9 +290,7 @@ impl Converter<'_> {
         for (_, _, range) in draft.code.drain(..) {
             draft.notes.extend(self.verbatim(&range, &[]));
         }
-        if !draft.steps.is_empty()
-            && let Some(cmd) = run.take()
-        {
+        if group && let Some(cmd) = run.take() {
             // A group runs nothing itself; the command stays readable in its notes.
             draft.notes.insert(0, format!("Command: `{cmd}`"));
         }
@@ -284,9 +307,9 @@ impl Converter<'_> {
         } else {
             title.to_string()
         };
-        Step {
+        let step = Step {
             title,
-            manual: run.is_none() && draft.steps.is_empty(),
+            manual: run.is_none() && !group,
             run,
             interactive,
             confirm,
@@ -294,10 +317,11 @@ impl Converter<'_> {
             steps: draft.steps,
             origin,
             line,
-        }
+        };
+        (step, draft.deeper)
     }
 
-    fn item_child(&self, child: &Node, draft: &mut Draft) {
+    fn item_child<'n>(&self, child: &'n Node, draft: &mut Draft<'n>) {
         match &child.kind {
             Kind::Code { lang }
                 if shell::is_shell_lang(lang) && shell::looks_like_commands(&child.code) =>
@@ -310,7 +334,12 @@ impl Converter<'_> {
             _ => {
                 let mut taken = Vec::new();
                 for task in nested_tasks(child) {
-                    draft.steps.push(self.item_step(task, Origin::Checkbox));
+                    if draft.depth + 1 < MAX_STEP_DEPTH {
+                        let step = self.item_step(task, Origin::Checkbox, draft.depth + 1);
+                        draft.steps.push(step);
+                    } else {
+                        draft.deeper.push(task);
+                    }
                     taken.push(task.range.clone());
                 }
                 draft.notes.extend(self.verbatim(&child.range, &taken));
@@ -361,11 +390,13 @@ impl Converter<'_> {
 /// Task items inside a plain item, however deep, not descending into the tasks found.
 fn nested_tasks(node: &Node) -> Vec<&Node> {
     let mut found = Vec::new();
-    for child in &node.children {
+    // A stack rather than recursion: plain lists may nest thousands deep.
+    let mut stack: Vec<&Node> = node.children.iter().rev().collect();
+    while let Some(child) = stack.pop() {
         if child.kind == Kind::Item && child.task.is_some() {
             found.push(child);
         } else {
-            found.extend(nested_tasks(child));
+            stack.extend(child.children.iter().rev());
         }
     }
     found

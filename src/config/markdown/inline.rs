@@ -173,7 +173,8 @@ fn parse_estimate(text: &str) -> Option<String> {
         _ => return None,
     };
     let total = (amount * seconds_per).round() as u64;
-    if total == 0 {
+    // Longer than a checklist accepts (or absurd): a number in a title, not a plan.
+    if total == 0 || total > crate::config::units::MAX_DURATION.as_secs() {
         return None;
     }
     let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
@@ -303,6 +304,10 @@ mod tests {
         assert_eq!(
             split_estimate("Option A (Small Scale)"),
             ("Option A (Small Scale)".into(), None)
+        );
+        assert_eq!(
+            split_estimate("Archive (9999 hours)"),
+            ("Archive (9999 hours)".into(), None)
         );
     }
 }

@@ -45,6 +45,16 @@ pub(super) struct Node {
     pub code: String,
 }
 
+impl Drop for Node {
+    /// Without recursion: block quotes and lists may nest tens of thousands deep (`> > > …`).
+    fn drop(&mut self) {
+        let mut nodes = std::mem::take(&mut self.children);
+        while let Some(mut node) = nodes.pop() {
+            nodes.append(&mut node.children);
+        }
+    }
+}
+
 impl Node {
     fn new(kind: Kind, range: Range<usize>) -> Self {
         Node {
@@ -219,7 +229,8 @@ fn fence_lang(info: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Maps byte offsets to lines and hands out source lines.
+/// Maps byte offsets to lines and hands out source lines. Lines end as in CommonMark: `\n`,
+/// `\r\n` or a lone `\r`.
 pub(super) struct Lines<'a> {
     text: &'a str,
     starts: Vec<usize>,
@@ -227,9 +238,13 @@ pub(super) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     pub fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
         starts.extend(
-            text.match_indices('\n')
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
                 .map(|(i, _)| i + 1)
                 .filter(|&i| i < text.len()),
         );
@@ -260,9 +275,8 @@ impl<'a> Lines<'a> {
         };
         let end = self.starts.get(i + 1).copied().unwrap_or(self.text.len());
         let line = &self.text[start..end];
-        line.strip_suffix('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .unwrap_or(line)
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        line.strip_suffix('\r').unwrap_or(line)
     }
 }
 
@@ -297,5 +311,11 @@ mod tests {
         assert_eq!(lines.span(&(0..6)), 0..2);
         assert_eq!(lines.line(1), "cd");
         assert_eq!(lines.line(3), "ef");
+        let lines = Lines::new("ab\rcd\r\nef\r");
+        assert_eq!(lines.line_of(3), 1);
+        assert_eq!(
+            (lines.line(0), lines.line(1), lines.line(2)),
+            ("ab", "cd", "ef")
+        );
     }
 }

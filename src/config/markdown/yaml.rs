@@ -45,8 +45,12 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// shipdeck expands `${NAME}` in every checklist string; imported text means it literally.
+/// Unicode line and paragraph separators and NEL become newlines: serde_yaml's emitter (YAML 1.1)
+/// breaks lines at them, which the checklist parser (YAML 1.2) does not, and then misreads the
+/// indentation of block scalars.
 fn esc(s: &str) -> String {
     s.replace("${", "$${")
+        .replace(['\u{2028}', '\u{2029}', '\u{85}'], "\n")
 }
 
 fn esc_opt(s: &Option<String>) -> Option<String> {

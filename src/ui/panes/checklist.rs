@@ -8,10 +8,10 @@ use crate::core::model::{Model, Row};
 use crate::core::report::group_state;
 use crate::core::run::StepState;
 use crate::ui::clock;
+use crate::ui::lines::Lines;
 use crate::ui::text::{fit_spans, spans_width, split_line};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 const SPINNER: [&str; 8] = ["⣾", "⣽", "⣻", "⢿", "⡿", "⣟", "⣯", "⣷"];
 
@@ -47,7 +47,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
             }
         })
         .collect();
-    cx.frame.render_widget(Paragraph::new(lines), area);
+    cx.frame.render_widget(Lines::new(lines), area);
 }
 
 /// First row shown so that the selected row stays visible, centred once the list scrolls.

@@ -7,11 +7,11 @@ use crate::core::model::{Model, Phase};
 use crate::core::redact::redact;
 use crate::core::run::{Attempt, Mark, StepRecord, StepState};
 use crate::ui::clock::{hms, millis, since};
+use crate::ui::lines::Lines;
 use crate::ui::text::{clean, wrap};
 use crate::ui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 pub fn title_extra(m: &Model) -> String {
     m.selected_id().unwrap_or_default().to_string()
@@ -24,7 +24,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     }
     let Some(step) = cx.m.selected_step() else {
         cx.frame.render_widget(
-            Paragraph::new(Line::styled("no step selected", cx.theme.muted())),
+            Lines::from(Line::styled("no step selected", cx.theme.muted())),
             area,
         );
         return;
@@ -60,7 +60,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         .skip(scroll)
         .take(usize::from(area.height))
         .collect();
-    cx.frame.render_widget(Paragraph::new(visible), area);
+    cx.frame.render_widget(Lines::new(visible), area);
 }
 
 fn kv(t: &Theme, key: &str, value: String) -> Line<'static> {

@@ -5,10 +5,10 @@ use crate::config::checklist::StepKind;
 use crate::core::model::Model;
 use crate::core::redact::redact;
 use crate::ui::ansi::parse_line;
+use crate::ui::lines::Lines;
 use crate::ui::text::{fit, fit_line};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
 
 /// `tests #2 · FOLLOW`, `tests #2 · PAUSED +40`, `db-backup rollback · FOLLOW`.
 pub fn title_extra(m: &Model) -> String {
@@ -44,7 +44,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     let Some(out) = out else {
         let text = fit(&empty_text(m), width);
         cx.frame
-            .render_widget(Paragraph::new(Line::styled(text, t.muted())), area);
+            .render_widget(Lines::from(Line::styled(text, t.muted())), area);
         return;
     };
     let len = out.lines.len();
@@ -61,7 +61,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         let line = parse_line(&redact(raw, &m.secrets), t.color);
         lines.push(fit_line(line, width));
     }
-    cx.frame.render_widget(Paragraph::new(lines), area);
+    cx.frame.render_widget(Lines::new(lines), area);
 }
 
 /// What the pane says before there is output, depending on the step and whether it runs.

@@ -5,15 +5,17 @@ use super::Ctx;
 use super::unavailable::{draw_fitted, draw_lines, fit_middle, offline, pad, stale_line, watched};
 use crate::core::kube::{PodView, age_parts, pod_status_str, write_age};
 use crate::core::msg::Stream;
-use crate::ui::text::{clean, fit_spans, width};
+use crate::ui::text::{clean, fit_spans, is_clean, width};
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Utc};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::rc::Rc;
 
 /// Preferred smallest width of NAME before columns are dropped; the last resort is `NAME_LAST`.
 const NAME_MIN: usize = 14;
@@ -61,26 +63,74 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     let t = cx.theme;
     let mut lines: Vec<Line<'static>> = Vec::new();
     lines.extend(stale_line(cx, Stream::Pods, width));
-    let pods = rows(cx);
-    if pods.is_empty() {
+    let derived = derived(cx);
+    if derived.names.is_empty() {
         lines.push(Line::styled("no pods yet", t.muted()));
         return draw_fitted(cx, area, lines);
     }
     let room = height.saturating_sub(lines.len());
     // The table is a header and a line per pod; only the lines that fit are built.
-    let n = pods.len() + 1;
+    let n = derived.names.len() + 1;
     let more = (n > room && room >= 2).then(|| n - (room - 1));
     let drawn = match more {
         Some(_) => room - 2,
-        None => pods.len().min(room.saturating_sub(1)),
+        None => derived.names.len().min(room.saturating_sub(1)),
     };
-    let cols = columns(cx, &pods, drawn);
+    let shown: Vec<&PodView> = derived.names[..drawn]
+        .iter()
+        .filter_map(|name| cx.m.kube.pods.get(name))
+        .collect();
+    let cols = columns(cx, &shown, derived.widest);
     lines.extend(table(t, &cols, width));
     if let Some(more) = more {
         // Say how many rows did not fit rather than cutting silently.
         lines.push(Line::styled(format!("… {more} more pods"), t.muted()));
     }
     draw_fitted(cx, area, lines);
+}
+
+/// What the pane derives from every pod: the rows' order and each column's widest cell.
+struct Derived {
+    generation: u64,
+    second: i64,
+    names: Vec<String>,
+    widest: [usize; COLS.len()],
+}
+
+thread_local! {
+    /// The last frame's [`Derived`]: frames come 4–30 times a second, while the pods change
+    /// far less often and AGE only by the second, so most frames measure nothing.
+    static DERIVED: RefCell<Option<Rc<Derived>>> = const { RefCell::new(None) };
+}
+
+/// The rows and widths for this model, measured again only when its pods or workloads
+/// changed ([`crate::core::kube::Generation`]) or the clock moved to another second.
+fn derived(cx: &Ctx) -> Rc<Derived> {
+    let (generation, second) = (cx.m.kube.generation.0, cx.m.now.timestamp());
+    DERIVED.with_borrow_mut(|cache| {
+        if let Some(d) = cache.as_ref()
+            && d.generation == generation
+            && d.second == second
+        {
+            return d.clone();
+        }
+        let pods = rows(cx);
+        // One pass over the pods for every column: each pod is fetched from memory once.
+        let mut widest = [0; COLS.len()];
+        for p in &pods {
+            for (i, w) in widest.iter_mut().enumerate() {
+                *w = (*w).max(cell_width(i, p, cx.m.now));
+            }
+        }
+        let d = Rc::new(Derived {
+            generation,
+            second,
+            names: pods.iter().map(|p| p.name.clone()).collect(),
+            widest,
+        });
+        *cache = Some(d.clone());
+        d
+    })
 }
 
 /// The pods pane's rows: newest revision first, then by name.
@@ -112,22 +162,16 @@ pub fn status_style(t: &Theme, status: &str) -> Style {
     }
 }
 
-/// The columns with the cells of the first `drawn` pods, each measured over every pod.
-fn columns(cx: &Ctx, pods: &[&PodView], drawn: usize) -> Vec<Col> {
+/// The columns with the cells of the pods drawn; `widest` is each column's widest cell over
+/// every pod.
+fn columns(cx: &Ctx, shown: &[&PodView], widest: [usize; COLS.len()]) -> Vec<Col> {
     let (now, t) = (cx.m.now, cx.theme);
-    // One pass over the pods for every column: each pod is fetched from memory once.
-    let mut widest = [0; COLS.len()];
-    for p in pods {
-        for (i, w) in widest.iter_mut().enumerate() {
-            *w = (*w).max(cell_width(i, p, now));
-        }
-    }
     let mut buf = String::new();
     COLS.iter()
         .zip(widest)
         .enumerate()
         .map(|(i, (&(head, drop), widest))| {
-            let cells = pods[..drawn]
+            let cells = shown
                 .iter()
                 .map(|p| {
                     cell_text(i, p, now, &mut buf);
@@ -212,10 +256,10 @@ fn cell_style(t: &Theme, col: usize, p: &PodView, text: &str) -> Style {
 
 /// [`clean`] appended to `out`, copying straight when there is nothing to clean.
 fn push_clean(out: &mut String, s: &str) {
-    if s.chars().any(char::is_control) {
-        out.push_str(&clean(s));
-    } else {
+    if is_clean(s) {
         out.push_str(s);
+    } else {
+        out.push_str(&clean(s));
     }
 }
 
@@ -224,11 +268,7 @@ fn push_clean(out: &mut String, s: &str) {
 fn clean_width(s: &str) -> usize {
     // A count rather than `all`: no early exit, so the loop vectorises.
     let odd = s.bytes().filter(|b| !(0x20..0x7f).contains(b)).count();
-    if odd == 0 {
-        s.len()
-    } else {
-        width(s) + s.bytes().filter(|b| *b == b'\t').count()
-    }
+    if odd == 0 { s.len() } else { width(&clean(s)) }
 }
 
 /// Characters of `n` in decimal, sign included.
@@ -373,8 +413,18 @@ mod tests {
                 cell_text(col, &p, now, &mut text);
                 assert_eq!(cell_width(col, &p, now), width(&text), "{col} {text:?}");
             }
-            p.name = "web-6b7f9c8d5-x2\x7flqp".into();
-            p.node = "node\t1".into();
+            p.name = [
+                "web-6b7f9c8d5-x2\x7flqp",
+                "web-\u{1b}]0;owned\u{7}-x\u{202e}lqp",
+                "web-\u{9b}2J-\u{200b}\u{1b}[31mred",
+            ][round % 3]
+                .into();
+            p.node = [
+                "node\t1",
+                "node-\u{1b}[2K",
+                "n\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}ode",
+            ][round % 3]
+                .into();
             p.revision = (round % 2 == 0).then_some(7);
             p.created = Some(now - chrono::Duration::seconds(secs));
         }

@@ -297,7 +297,8 @@ fn verdict_line(cx: &Ctx, p: &ProbeState, insecure: bool) -> Line<'static> {
         spans.push(Span::styled("insecure · ", t.warn()));
     }
     if p.health == Health::Unknown {
-        let what = format!("no request yet · {} {}", p.method, clean(&p.url));
+        let url = crate::core::redact::redact(&p.url, &cx.m.secrets);
+        let what = format!("no request yet · {} {}", p.method, clean(&url));
         spans.push(Span::styled(what, t.muted()));
         return Line::from(spans);
     }
@@ -327,7 +328,9 @@ fn details(cx: &Ctx, p: &ProbeState) -> Vec<Line<'static>> {
         ),
         Span::styled(format!(" — {}", clean(&p.detail)), t.muted()),
     ])];
-    let mut target = vec![Span::raw(format!("{} {}", p.method, clean(&p.url)))];
+    // A token in a query string is masked like everywhere else.
+    let url = crate::core::redact::redact(&p.url, &m.secrets);
+    let mut target = vec![Span::raw(format!("{} {}", p.method, clean(&url)))];
     if p.insecure {
         target.push(Span::styled("  insecure (TLS not verified)", t.warn()));
     }

@@ -3,13 +3,16 @@
 
 use super::Ctx;
 use super::unavailable::{draw_fitted, draw_lines, offline, stale_line, watched};
-use crate::core::kube::{POD_WARNINGS, Rollout, WorkloadView, pod_warning, rollout_status};
+use crate::core::kube::{POD_WARNINGS, Rollout, WorkloadView, rollout_status};
 use crate::core::msg::Stream;
 use crate::ui::text::{clean, fit, spans_width, split_line, wrap};
 use crate::ui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 pub fn draw(cx: &mut Ctx, area: Rect) {
     let width = usize::from(area.width);
@@ -19,13 +22,14 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     if let Some(lines) = offline(cx, "rollouts", |c| watched(cx, c, "rollouts")) {
         return draw_lines(cx, area, lines);
     }
+    let warns = warnings_of(cx);
     // When the blocks do not fit, status texts give up lines: finished workloads' first.
-    let mut lines = content(cx, width, 0);
+    let mut lines = content(cx, &warns, width, 0);
     for tight in 1..=2 {
         if lines.len() <= usize::from(area.height) {
             break;
         }
-        lines = content(cx, width, tight);
+        lines = content(cx, &warns, width, tight);
     }
     draw_fitted(cx, area, lines);
 }
@@ -48,7 +52,7 @@ fn keys(cx: &Ctx) -> Vec<String> {
 
 /// `tight`: 0 shows status texts whole, 1 cuts a finished workload's to one line, 2 every
 /// other to two.
-fn content(cx: &Ctx, width: usize, tight: u8) -> Vec<Line<'static>> {
+fn content(cx: &Ctx, warns: &Warnings, width: usize, tight: u8) -> Vec<Line<'static>> {
     let t = cx.theme;
     let mut out = Vec::new();
     out.extend(stale_line(cx, Stream::Workloads, width));
@@ -65,7 +69,10 @@ fn content(cx: &Ctx, width: usize, tight: u8) -> Vec<Line<'static>> {
             out.push(Line::default());
         }
         match cx.m.kube.workloads.get(key) {
-            Some(w) => out.extend(block(cx, w, width, tight)),
+            Some(w) => {
+                let found = warns.get(key.as_str()).map_or(&[][..], Vec::as_slice);
+                out.extend(block(cx, w, found, width, tight))
+            }
             None => out.push(Line::from(vec![
                 Span::styled(key.clone(), t.bold()),
                 Span::styled(" — not found (yet)", t.muted()),
@@ -84,7 +91,36 @@ fn verdict_style(t: &Theme, r: &Rollout) -> Style {
     }
 }
 
-fn block(cx: &Ctx, w: &WorkloadView, width: usize, tight: u8) -> Vec<Line<'static>> {
+/// Each workload's pod warnings, from `KubeState::pod_warnings`.
+type Warnings = BTreeMap<String, Vec<&'static str>>;
+
+thread_local! {
+    /// The warnings for one [`crate::core::kube::Generation`] of the pods: they change only
+    /// when the pods do, not with every frame.
+    static WARNINGS: RefCell<Option<(u64, Rc<Warnings>)>> = const { RefCell::new(None) };
+}
+
+/// One pass over the pods for every workload's warnings, shared by the tightening passes and
+/// kept while the pods stay the same.
+fn warnings_of(cx: &Ctx) -> Rc<Warnings> {
+    let generation = cx.m.kube.generation.0;
+    WARNINGS.with_borrow_mut(|cache| match cache {
+        Some((g, w)) if *g == generation => w.clone(),
+        _ => {
+            let w = Rc::new(cx.m.kube.pod_warnings());
+            *cache = Some((generation, w.clone()));
+            w
+        }
+    })
+}
+
+fn block(
+    cx: &Ctx,
+    w: &WorkloadView,
+    found: &[&str],
+    width: usize,
+    tight: u8,
+) -> Vec<Line<'static>> {
     let t = cx.theme;
     let status = rollout_status(w);
     // The name first: the revision gives way, then the paused mark.
@@ -131,7 +167,7 @@ fn block(cx: &Ctx, w: &WorkloadView, width: usize, tight: u8) -> Vec<Line<'stati
         ));
     }
     out.extend(text);
-    out.extend(warnings(cx, w));
+    out.extend(warnings(cx.theme, found));
     // Conditions only when one is not True: the verdict above already says the rest.
     let odd: Vec<String> = w
         .conditions
@@ -219,9 +255,7 @@ fn bar(t: &Theme, w: &WorkloadView, status: &Rollout, width: usize) -> Line<'sta
 }
 
 /// `⚠ 2 pods CrashLoopBackOff`: the pod problems of the workload, most common kinds first.
-fn warnings(cx: &Ctx, w: &WorkloadView) -> Vec<Line<'static>> {
-    let t = cx.theme;
-    let found: Vec<&str> = cx.m.kube.pods_of(w).filter_map(pod_warning).collect();
+fn warnings(t: &Theme, found: &[&str]) -> Vec<Line<'static>> {
     POD_WARNINGS
         .iter()
         .filter_map(|kind| {

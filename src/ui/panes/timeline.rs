@@ -17,13 +17,13 @@ use crate::core::journal::StepOutcome;
 use crate::core::model::Model;
 use crate::core::run::{ActionMark, Advice, Mark, ProbeChange, StepRecord, StepState, WaitMark};
 use crate::ui::clock::{hms, millis};
+use crate::ui::lines::Lines;
 use crate::ui::text::{clean, fit_spans, width as text_width};
 use crate::ui::theme::Theme;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 /// The planned track, an actual bar, the time axis, an advice episode, the `now` mark.
 const PLAN: char = '░';
@@ -823,7 +823,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         lines.push(key_line(t, width));
     }
     lines.truncate(height);
-    cx.frame.render_widget(Paragraph::new(lines), area);
+    cx.frame.render_widget(Lines::new(lines), area);
 }
 
 /// `12:00:00 ──────▲now──────── 12:05:00`: start and end times, now while the run is live, and

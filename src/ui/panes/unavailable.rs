@@ -6,10 +6,10 @@ use crate::core::kube::Connection;
 use crate::core::model::Model;
 use crate::core::msg::Stream;
 use crate::ui::clock::{hms, since};
+use crate::ui::lines::Lines;
 use crate::ui::text::{clean, fit, fit_spans, width, wrap};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthChar;
 
 pub const NOT_CONNECTED: &str = "live status is not connected in this build";
@@ -25,7 +25,7 @@ pub fn draw_lines(cx: &mut Ctx, area: Rect, lines: Vec<Line<'static>>) {
         .flat_map(|l| wrap(l, width, 2))
         .take(usize::from(area.height))
         .collect();
-    cx.frame.render_widget(Paragraph::new(lines), area);
+    cx.frame.render_widget(Lines::new(lines), area);
 }
 
 /// Draws lines that are already cut to the pane's width, from the top.
@@ -36,7 +36,7 @@ pub fn draw_fitted(cx: &mut Ctx, area: Rect, lines: Vec<Line<'static>>) {
         .take(usize::from(area.height))
         .map(|l| crate::ui::text::fit_line(l, width))
         .collect();
-    cx.frame.render_widget(Paragraph::new(lines), area);
+    cx.frame.render_widget(Lines::new(lines), area);
 }
 
 /// The lines for a checklist without `cluster:`; `None` when it has one.

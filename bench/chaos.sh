@@ -38,7 +38,7 @@ fi
 command -v jq >/dev/null || { echo "chaos.sh: jq is required" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/shipdeck-chaos.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ "$FAILED" = 0 ] && rm -rf "$WORK" || echo "kept $WORK" >&2' EXIT
 export XDG_STATE_HOME="$WORK/state"
 RUNS="$WORK/runs"
 LEDGER="$WORK/ledger"
@@ -114,8 +114,11 @@ log "    $kills kills in $attempts starts ($resumes resumes), $parse_fail journa
 
 # Finish the last run.
 if [ -n "$run_id" ]; then
-    for i in $(seq 1 5); do
+    # A step cut off by the last kill may still be running: shipdeck refuses to run it again
+    # until its processes are gone, so wait a little between tries.
+    for i in $(seq 1 20); do
         "$BIN" --runs-dir "$RUNS" run "$LIST" --headless --resume "$run_id" --rerun-interrupted >>"$WORK/out" 2>&1 && break
+        sleep 0.5
     done
 fi
 

@@ -589,3 +589,87 @@ async fn spawn_never_piles_up_requests() {
         "{samples:?}"
     );
 }
+
+/// A raw server: for each connection, reads the request, writes `reply` and then, with
+/// `reset`, closes with an RST (SO_LINGER 0) instead of a clean FIN.
+async fn raw_server(reply: &'static [u8], reset: bool) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            let _ = tcp.write_all(reply).await;
+            let _ = tcp.flush().await;
+            if reset {
+                let _ = tcp.set_zero_linger();
+            }
+            drop(tcp);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_reset_mid_response_is_a_failure_not_a_success() {
+    // Headers promise 100 bytes; 3 arrive, then the connection is reset.
+    let addr = raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhel", true).await;
+    let mut p = probe(&format!("http://{addr}/"));
+    p.expect.body_contains = Some("hello".into());
+    let s = run(&p).await;
+    assert!(!s.ok(), "{s:?}");
+    assert!(!message(&s).is_empty(), "{s:?}");
+    // The same cut without a body check: the body still did not arrive whole.
+    let addr = raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhel", true).await;
+    let s = run(&probe(&format!("http://{addr}/"))).await;
+    assert!(!s.ok(), "a response cut short is not a success: {s:?}");
+}
+
+#[tokio::test]
+async fn a_flapping_target_gives_each_sample_its_own_verdict() {
+    use std::sync::atomic::AtomicBool;
+    // Up, down, up, down…: every other request answers 503.
+    let flip = Arc::new(AtomicBool::new(false));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = Router::new().route(
+        "/flap",
+        get(move || {
+            let down = flip.fetch_xor(true, Ordering::SeqCst);
+            async move {
+                if down {
+                    (StatusCode::SERVICE_UNAVAILABLE, "down")
+                } else {
+                    (StatusCode::OK, "up")
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let mut p = probe(&format!("http://{addr}/flap"));
+    p.every = Duration::from_millis(50);
+    let (tx, mut rx) = mpsc::channel(64);
+    let handles = spawn(vec![p], tx);
+    let mut samples = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while samples.len() < 8 {
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some(Msg::Probe(s))) => samples.push(s),
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    for h in &handles {
+        h.abort();
+    }
+    assert!(samples.len() >= 8, "{samples:?}");
+    let verdicts: Vec<bool> = samples.iter().map(Sample::ok).collect();
+    // Strictly alternating: no sample is merged with, or hidden by, the one before it.
+    assert!(verdicts.windows(2).all(|w| w[0] != w[1]), "{verdicts:?}");
+    for s in samples.iter().filter(|s| !s.ok()) {
+        assert_eq!(kind(s), Some(&FailureKind::BadStatus(503)), "{s:?}");
+    }
+}

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
+mod common;
+use common::tmux::poll;
+
 const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
 /// Upper bound for anything a test waits for; normally reached in well under a second.
 const WAIT: Duration = Duration::from_secs(20);
@@ -47,26 +50,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-/// Polls `probe` every 50 ms until it yields a value; panics after `limit`
-/// with `what` and the diagnostic `last()` describes.
-fn poll<T>(
-    what: &str,
-    limit: Duration,
-    mut probe: impl FnMut() -> Option<T>,
-    last: impl Fn() -> String,
-) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            panic!("timed out after {limit:?} waiting for {what}\n{}", last());
-        }
-        std::thread::sleep(POLL);
-    }
 }
 
 /// A process as /proc/PID/stat shows it: (pid, state, pgrp).

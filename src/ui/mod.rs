@@ -62,8 +62,8 @@ pub fn render_reusing(
 ) {
     let area = frame.area();
     let key = (m.version, m.now.timestamp(), area);
+    // The key holds the size, so a kept frame has as many cells as this one.
     let same = last.key == Some(key)
-        && last.cells.len() == frame.buffer_mut().content.len()
         // Overlays cover the panes, and a running step's spinner turns with the time.
         && m.modal.is_none()
         && m.running.is_none();

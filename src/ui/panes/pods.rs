@@ -134,7 +134,7 @@ fn derived(cx: &Ctx) -> Rc<Derived> {
 }
 
 /// The pods pane's rows: newest revision first, then by name.
-pub fn rows<'a>(cx: &Ctx<'a, '_>) -> Vec<&'a PodView> {
+fn rows<'a>(cx: &Ctx<'a, '_>) -> Vec<&'a PodView> {
     // `watched_pods` comes in name order, and few revisions are live at once: bucketing by
     // revision keeps name order within each and costs less than sorting thousands of pods.
     let mut by_revision: BTreeMap<Reverse<Option<i64>>, Vec<&'a PodView>> = BTreeMap::new();

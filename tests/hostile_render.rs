@@ -144,14 +144,7 @@ fn hostile_model(layout: &str, output: &[String]) -> Model {
     let kube = |m: &mut Model, k: KubeMsg| {
         update(m, Msg::Kube(k));
     };
-    kube(
-        &mut m,
-        KubeMsg::Connected {
-            context: "prod".into(),
-            namespace: "shop".into(),
-            server: "https://10.0.0.1:6443".into(),
-        },
-    );
+    common::connect(&mut m);
     select(&mut m, "tests");
     key(&mut m, Key::plain(KeyCode::Enter));
     for line in output {

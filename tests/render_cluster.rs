@@ -43,14 +43,7 @@ fn kube(m: &mut Model, msg: KubeMsg) {
 /// A connected model at 12:01:00 whose `rollout` step waits for deployment/web.
 fn base(layout: &str) -> Model {
     let mut m = common::model(LIST, &RunStart::default(), &[], at(20), layout);
-    kube(
-        &mut m,
-        KubeMsg::Connected {
-            context: "prod".into(),
-            namespace: "shop".into(),
-            server: "https://10.0.0.1:6443".into(),
-        },
-    );
+    common::connect(&mut m);
     select(&mut m, "rollout");
     key(&mut m, Key::plain(KeyCode::Enter));
     let rec = ActionRecord {

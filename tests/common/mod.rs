@@ -144,6 +144,16 @@ pub fn step_finished(
 }
 
 /// Selects the checklist row of step `id`.
+/// The cluster sources said they are connected: context `prod`, namespace `shop`.
+pub fn connect(m: &mut Model) {
+    let connected = shipdeck::core::msg::KubeMsg::Connected {
+        context: "prod".into(),
+        namespace: "shop".into(),
+        server: "https://10.0.0.1:6443".into(),
+    };
+    update(m, Msg::Kube(connected));
+}
+
 pub fn select(m: &mut Model, id: &str) {
     m.selected = m
         .rows

@@ -51,15 +51,7 @@ pub fn prepare_with(
     });
     let keymap = match keymap_path {
         None => Ok(Keymap::default()),
-        Some(p) => match std::fs::read_to_string(&p) {
-            Ok(text) => Keymap::load(&text, &p.display().to_string()),
-            Err(e) => Err(vec![Diagnostic {
-                file: p.display().to_string(),
-                pos: crate::config::diag::Pos::new(1, 1),
-                message: format!("cannot read the keymap: {e}"),
-                hint: Some("check the path given to --keymap".into()),
-            }]),
-        },
+        Some(p) => Keymap::load_file(&p),
     };
     match (layout, keymap) {
         (Ok(layout), Ok(keymap)) => Ok(Prepared { layout, keymap }),

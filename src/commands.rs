@@ -3,7 +3,7 @@
 use crate::cli::{Format, Global, RunArgs};
 use crate::config::checklist::{Checklist, StepKind};
 use crate::config::diag::Diagnostic;
-use crate::config::load::{LoadOptions, load_checklist};
+use crate::config::load::{LoadOptions, load_checklist, read_source, source_text};
 use crate::config::units::format_duration;
 use crate::core::journal::Event;
 use crate::core::report;
@@ -55,31 +55,30 @@ pub fn check(files: &[std::path::PathBuf], vars: &[(String, String)]) -> i32 {
     let mut errors = 0;
     let mut stdin_read = false;
     for file in files {
+        // Read as `run` reads a file (`read_source`): text that is not UTF-8 is an error.
         let (name, text) = if file.as_os_str() == "-" {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             if stdin_read {
                 eprintln!("<stdin>: `-` is given twice; standard input can be read once");
                 errors += 1;
                 continue;
             }
             stdin_read = true;
-            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
                 eprintln!("<stdin>:1:1: cannot read: {e}");
                 errors += 1;
                 continue;
             }
-            ("<stdin>".to_string(), text)
+            ("<stdin>".to_string(), source_text(bytes, "<stdin>"))
         } else {
-            let name = file.display().to_string();
-            match std::fs::read(file) {
-                Ok(bytes) => (name, String::from_utf8_lossy(&bytes).into_owned()),
-                Err(e) => {
-                    eprintln!(
-                        "{name}:1:1: cannot read the file: {e}\n  hint: check the path and its permissions"
-                    );
-                    errors += 1;
-                    continue;
-                }
+            (file.display().to_string(), read_source(file))
+        };
+        let text = match text {
+            Ok(text) => text,
+            Err(d) => {
+                print_diags(&[d]);
+                errors += 1;
+                continue;
             }
         };
         let path = (file.as_os_str() != "-").then_some(file.as_path());
@@ -113,10 +112,10 @@ pub fn check(files: &[std::path::PathBuf], vars: &[(String, String)]) -> i32 {
 }
 
 pub fn import(markdown: &Path, output: Option<&Path>) -> i32 {
-    let text = match std::fs::read(markdown) {
-        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
-        Err(e) => {
-            eprintln!("{}:1:1: cannot read the file: {e}", markdown.display());
+    let text = match crate::config::load::read_source(markdown) {
+        Ok(t) => t,
+        Err(d) => {
+            print_diags(&[d]);
             return EXIT_USAGE;
         }
     };

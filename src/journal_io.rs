@@ -156,7 +156,8 @@ pub fn read_journal(path: &Path) -> io::Result<ReadJournal> {
 }
 
 /// Parses journal bytes. A bad last line without its newline is a torn write from a crash and
-/// is ignored with a warning; any other bad line is skipped with a warning naming its line.
+/// is ignored with a warning; any other bad line (a line that is not UTF-8 is damaged, see
+/// [`Entry::from_line`]) is skipped with a warning naming its line.
 pub fn parse_journal(bytes: &[u8], name: &str) -> ReadJournal {
     let mut out = ReadJournal {
         complete_len: bytes
@@ -165,15 +166,15 @@ pub fn parse_journal(bytes: &[u8], name: &str) -> ReadJournal {
             .map_or(0, |i| i as u64 + 1),
         ..ReadJournal::default()
     };
-    let text = String::from_utf8_lossy(bytes);
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    let complete = bytes.last() == Some(&b'\n');
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if complete || bytes.is_empty() {
+        lines.pop();
+    }
     for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Entry>(line) {
-            Ok(e) => out.entries.push(e),
+        match Entry::from_line(line) {
+            Ok(Some(e)) => out.entries.push(e),
+            Ok(None) => {}
             Err(err) => {
                 let torn = i + 1 == lines.len() && !complete;
                 out.warnings.push(if torn {

@@ -46,21 +46,14 @@ pub fn load_any(path: &Path, opts: &LoadOptions) -> Result<Loaded, Vec<Diagnosti
             import_summary: None,
         });
     }
-    let text = std::fs::read(path).map_err(|e| {
-        vec![Diagnostic {
-            file: path.display().to_string(),
-            pos: crate::config::diag::Pos::new(1, 1),
-            message: format!("cannot read the file: {e}"),
-            hint: Some("check the path and its permissions".into()),
-        }]
-    })?;
-    let import = crate::config::markdown::import_markdown(&String::from_utf8_lossy(&text));
+    let text = crate::config::load::read_source(path).map_err(|d| vec![d])?;
+    let import = crate::config::markdown::import_markdown(&text);
     let name = format!("{} (imported)", path.display());
     let checklist = load_checklist(&import.yaml, &name, opts)?;
     Ok(Loaded {
         checklist,
         path: path.to_path_buf(),
-        sha256: sha256_hex(&text),
+        sha256: sha256_hex(text.as_bytes()),
         import_summary: Some(import.summary.to_string()),
     })
 }

@@ -442,6 +442,98 @@ fn an_unreadable_file_is_an_error_with_a_position() {
     assert_eq!(summary, Some(1));
 }
 
+/// `check` and `run` read a file the same way: a checklist that is not UTF-8 is rejected by
+/// both, with the same error at its first bad byte (`check` once read it lossily and passed it).
+#[test]
+fn check_and_run_reject_a_file_that_is_not_utf8_at_its_first_bad_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("latin1.yaml");
+    std::fs::write(
+        &bad,
+        b"name: a\nphases:\n  - name: caf\xe9\n    steps: [{title: t, run: 'true'}]\n",
+    )
+    .unwrap();
+    let bad = bad.to_str().unwrap();
+    let want = format!("{bad}:3:14: not UTF-8 text: byte 0xe9 here");
+    let check = shipdeck(&["check", bad]);
+    assert_eq!(
+        check.status.code(),
+        Some(EXIT_CHECKLIST_ERROR),
+        "check passed a file that is not UTF-8: {}",
+        text(&check.stdout)
+    );
+    let (reported, summary) = parse_stderr(&text(&check.stderr)).unwrap();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert_eq!(text(&check.stderr).lines().next(), Some(want.as_str()));
+    assert_eq!(reported[0].hint.as_deref(), Some("save the file as UTF-8"));
+    assert_eq!(summary, Some(1));
+    let runs = tmp.path().join("runs");
+    let run = shipdeck(&[
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "run",
+        bad,
+        "--headless",
+    ]);
+    assert_eq!(run.status.code(), Some(EXIT_CHECKLIST_ERROR));
+    assert_eq!(text(&run.stderr).lines().next(), Some(want.as_str()));
+    assert!(!runs.exists(), "nothing was run");
+}
+
+/// The same for a Markdown checklist, which both import in memory.
+#[test]
+fn check_rejects_markdown_that_is_not_utf8_at_its_first_bad_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("latin1.md");
+    std::fs::write(&bad, b"# Release\n\n- [ ] one\n- [ ] d\xe9ploy\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let out = shipdeck(&["check", bad]);
+    assert_eq!(
+        out.status.code(),
+        Some(EXIT_CHECKLIST_ERROR),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        text(&out.stderr).lines().next(),
+        Some(format!("{bad}:4:8: not UTF-8 text: byte 0xe9 here").as_str())
+    );
+}
+
+/// `run FILE.md` rejects it alike (its reading lives in `session::load_any`).
+#[test]
+fn run_rejects_markdown_that_is_not_utf8_as_check_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("latin1.md");
+    std::fs::write(&bad, b"# Release\n\n- [ ] one\n- [ ] d\xe9ploy\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let check = shipdeck(&["check", bad]);
+    let runs = tmp.path().join("runs");
+    let run = shipdeck(&[
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "run",
+        bad,
+        "--headless",
+        "--assume-manual-done",
+    ]);
+    assert_eq!(run.status.code(), Some(EXIT_CHECKLIST_ERROR));
+    assert_eq!(
+        text(&run.stderr).lines().next(),
+        text(&check.stderr).lines().next()
+    );
+    assert!(!runs.exists(), "nothing was run");
+    // `import` reads it alike and writes nothing.
+    let out = tmp.path().join("out.yaml");
+    let import = shipdeck(&["import", bad, "-o", out.to_str().unwrap()]);
+    assert_ne!(import.status.code(), Some(0));
+    assert_eq!(
+        text(&import.stderr).lines().next(),
+        text(&check.stderr).lines().next()
+    );
+    assert!(!out.exists(), "nothing was written");
+}
+
 // ---------------------------------------------------------------------------------------------
 // stdin
 
@@ -470,6 +562,34 @@ fn check_reports_an_invalid_checklist_from_stdin_as_stdin() {
     match_expectations("<stdin>", &expected, &reported).unwrap();
     assert!(reported.iter().all(|r| r.file == "<stdin>"), "{reported:?}");
     assert_eq!(summary, Some(expected.len()));
+}
+
+/// Standard input that is not UTF-8 is reported where its first bad byte is, as a file is.
+#[test]
+fn check_reports_stdin_that_is_not_utf8_at_its_first_bad_byte() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .args(["check", "-"])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run shipdeck");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"name: a\r\nphases: \xff\r\n")
+        .unwrap();
+    let out = child.wait_with_output().expect("wait for shipdeck");
+    assert_eq!(out.status.code(), Some(EXIT_CHECKLIST_ERROR));
+    let (reported, summary) = parse_stderr(&text(&out.stderr)).unwrap();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    let r = &reported[0];
+    assert_eq!((r.file.as_str(), r.line, r.col), ("<stdin>", 2, 9), "{r:?}");
+    assert_eq!(r.message, "not UTF-8 text: byte 0xff here");
+    assert_eq!(summary, Some(1));
 }
 
 // ---------------------------------------------------------------------------------------------

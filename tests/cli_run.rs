@@ -546,3 +546,30 @@ fn completions_and_help() {
         );
     }
 }
+
+/// A keymap file that is not UTF-8 is reported where its first bad byte is, as checklists and
+/// layouts are (it was reported at 1:1), before anything runs or the screen changes.
+#[test]
+fn a_keymap_that_is_not_utf8_is_reported_at_its_first_bad_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let keymap = tmp.path().join("keymap.yaml");
+    std::fs::write(&keymap, b"\"n\": move-down\n\"\xe9\": quit\n").unwrap();
+    let out = run_in(
+        &runs,
+        &[
+            "run",
+            hello().to_str().unwrap(),
+            "--keymap",
+            keymap.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.lines().next(),
+        Some(format!("{}:2:2: not UTF-8 text: byte 0xe9 here", keymap.display()).as_str()),
+        "{stderr}"
+    );
+    assert!(!runs.exists(), "nothing was run");
+}

@@ -3,7 +3,8 @@
 //! and layouts and keymaps. For every input: no panic, no hang (a time limit per input), and every
 //! rejection a positioned diagnostic (line ≥ 1, col ≥ 1, inside the input, a message); the
 //! journal reader's result must agree with its contract (whole lines parsed, a torn tail reported,
-//! a tail that resumes at `complete_len` reads the same events).
+//! a tail that resumes at `complete_len` reads the same events, and so does the tail `watch`
+//! and the cockpit follow a journal with).
 //!
 //! Inputs are structure-aware: real files read at run time (`checklists/`, `layouts/`,
 //! `tests/fixtures/`, `../shared/seeds/`, journals written by the real `JournalWriter`) mutated by
@@ -49,6 +50,7 @@ use shipdeck::core::journal::{ChecklistRef, Entry, Event, RunOutcome, StepOutcom
 use shipdeck::core::run::RunState;
 use shipdeck::journal_io::{JournalWriter, parse_journal, read_journal};
 use shipdeck::session::load_any;
+use shipdeck::sources::journal_tail::JournalTail;
 
 // ---------------------------------------------------------------------------------------------
 // Settings and the runner
@@ -1115,7 +1117,9 @@ fn check_markdown_bytes(bytes: Vec<u8>) -> Result<(), String> {
     let options = pulldown_cmark::Options::ENABLE_TASKLISTS
         | pulldown_cmark::Options::ENABLE_TABLES
         | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
-    let checkboxes = pulldown_cmark::Parser::new_ext(&text, options)
+    // A leading byte order mark is not part of the document (it would hide a first item).
+    let document = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let checkboxes = pulldown_cmark::Parser::new_ext(document, options)
         .filter(|e| matches!(e, pulldown_cmark::Event::TaskListMarker(_)))
         .count();
     if checkboxes != s.checkbox_steps {
@@ -1203,7 +1207,11 @@ fn check_layout_bytes(bytes: Vec<u8>) -> Result<(), String> {
             let file = temp_file(".yaml", &bytes);
             let name = file.path().display().to_string();
             match load_layout_file(file.path()) {
-                Ok(_) => Err("accepted: a layout file that is not UTF-8".into()),
+                Ok(_) => return Err("accepted: a layout file that is not UTF-8".into()),
+                Err(diags) => check_positioned(&diags, &file_text(&bytes), &name)?,
+            }
+            match Keymap::load_file(file.path()) {
+                Ok(_) => Err("accepted: a keymap file that is not UTF-8".into()),
                 Err(diags) => check_positioned(&diags, &file_text(&bytes), &name),
             }
         }
@@ -1708,6 +1716,24 @@ fn check_journal_bytes(bytes: Vec<u8>) -> Result<(), String> {
             "tail: reading from byte {half} on does not add up to reading it all"
         ));
     }
+    // The tail that `watch` and the cockpit follow a journal with reads the same events as the
+    // reader (whole lines only), damaged lines included.
+    let file = temp_file(".jsonl", &bytes);
+    let mut tail = JournalTail::new(file.path(), 0, None);
+    let tailed = tail
+        .poll()
+        .map_err(|e| format!("follow: the tail failed: {e}"))?;
+    if tailed != head.entries {
+        let first = tailed.iter().zip(&head.entries).position(|(a, b)| a != b);
+        return Err(format!(
+            "follow: the tail read {} events, the reader {} (first difference at {first:?})",
+            tailed.len(),
+            head.entries.len()
+        ));
+    }
+    if !tail.poll().map_err(|e| format!("follow: {e}"))?.is_empty() {
+        return Err("follow: the tail read the same lines twice".into());
+    }
     // What `--resume` does with them.
     let mut state = RunState::replay(&read.entries);
     let _ = state.mark_unfinished_interrupted();
@@ -1719,17 +1745,18 @@ fn check_journal(case: JournalCase) -> Result<(), String> {
     let read = parse_journal(&bytes, JOURNAL);
     let mut expected = Vec::new();
     let mut warned = Vec::new();
-    let text = String::from_utf8_lossy(&bytes);
-    let rendered: Vec<&str> = text.split_terminator('\n').collect();
+    let rendered: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     for (i, k) in known.into_iter().enumerate() {
-        let line = rendered.get(i).copied().unwrap_or("");
-        let k = match k {
-            Known::Unknown if line.trim().is_empty() => Known::Blank,
-            Known::Unknown => match serde_json::from_str::<Entry>(line) {
+        let line = rendered.get(i).copied().unwrap_or(b"");
+        let k = match (k, std::str::from_utf8(line)) {
+            (Known::Unknown, Ok(line)) if line.trim().is_empty() => Known::Blank,
+            // The writer writes UTF-8 only: a line that is not is damaged, whatever it holds.
+            (Known::Unknown, Err(_)) => Known::Unreadable,
+            (Known::Unknown, Ok(line)) => match serde_json::from_str::<Entry>(line) {
                 Ok(e) => Known::Entry(Box::new(e)),
                 Err(_) => Known::Unreadable,
             },
-            k => k,
+            (k, _) => k,
         };
         match k {
             Known::Entry(e) => expected.push(*e),
@@ -1959,6 +1986,71 @@ fn regression_not_utf8_points_at_the_byte() {
     assert!(d[0].message.contains("0xff"), "{}", d[0]);
     let d = load_layout_file(file.path()).unwrap_err();
     assert_eq!((d[0].pos.line, d[0].pos.col), (3, 12), "{}", d[0]);
+    // Keymaps too (they were still reported at 1:1).
+    let d = Keymap::load_file(file.path()).unwrap_err();
+    assert_eq!((d[0].pos.line, d[0].pos.col), (3, 12), "{}", d[0]);
+    assert!(d[0].message.contains("0xff"), "{}", d[0]);
+}
+
+/// A journal line with a byte that is not UTF-8 (damage: the writer writes UTF-8 JSON only) was
+/// read lossily by the journal reader (report, resume) and dropped by the tail that `watch` and
+/// the cockpit follow a journal with. Both now skip it, the reader with a warning naming the
+/// line, and both read on.
+#[test]
+fn regression_journal_line_not_utf8_reads_alike_in_reader_and_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.jsonl");
+    let mut writer = JournalWriter::create(&path).unwrap();
+    let comment = |text: &str| {
+        Entry::new(
+            Utc::now(),
+            Event::Comment {
+                step: None,
+                text: text.into(),
+                by: "bo@desk".into(),
+            },
+        )
+    };
+    let texts = |entries: &[Entry]| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Comment { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut tail = JournalTail::new(&path, 0, None);
+    writer.append(&comment("before")).unwrap();
+    let mut damaged = serde_json::to_vec(&comment("da_maged")).unwrap();
+    let at = damaged.iter().position(|b| *b == b'_').unwrap();
+    damaged[at] = 0xff;
+    damaged.push(b'\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(&damaged)
+        .unwrap();
+    writer.append(&comment("after")).unwrap();
+    let read = read_journal(&path).unwrap();
+    assert_eq!(texts(&read.entries), ["before", "after"]);
+    assert_eq!(read.warnings.len(), 1, "{:?}", read.warnings);
+    let name = path.display().to_string();
+    assert!(
+        read.warnings[0].starts_with(&format!("{name}:2: ignored an unreadable event: "))
+            && read.warnings[0].contains("not UTF-8"),
+        "{}",
+        read.warnings[0]
+    );
+    assert_eq!(tail.poll().unwrap(), read.entries);
+    // Both follow the rest of the journal.
+    writer.append(&comment("later")).unwrap();
+    assert_eq!(texts(&tail.poll().unwrap()), ["later"]);
+    assert_eq!(
+        texts(&read_journal(&path).unwrap().entries),
+        ["before", "after", "later"]
+    );
 }
 
 /// A heading estimate over the longest duration a checklist accepts made the imported YAML
@@ -1971,6 +2063,18 @@ fn regression_markdown_huge_estimate() {
     ] {
         check_markdown_bytes(md.as_bytes().to_vec()).unwrap_or_else(|e| panic!("{md:?}: {e}"));
     }
+}
+
+/// A leading byte order mark was read into the first line: `# Title` was prose, and a first
+/// task-list item was not one (its checkbox no step). It is dropped as the YAML loader drops it.
+#[test]
+fn regression_markdown_byte_order_mark() {
+    for md in ["\u{feff}# T\n\n- [ ] x\n", "\u{feff}- [ ] x\n- [ ] y\n"] {
+        check_markdown_bytes(md.as_bytes().to_vec()).unwrap_or_else(|e| panic!("{md:?}: {e}"));
+    }
+    let import = import_markdown("\u{feff}- [ ] x\n- [ ] y\n");
+    assert_eq!(import.summary.checkbox_steps, 2);
+    assert_eq!(import.steps[0].line, 1);
 }
 
 /// Task lists nested deeper than a checklist may nest were imported as YAML that does not load,

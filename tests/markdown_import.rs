@@ -512,3 +512,38 @@ fn document_without_headings() {
     assert_eq!(phases.len(), 1);
     assert_eq!(seq(&phases[0], "steps").len(), 2);
 }
+
+/// A UTF-8 byte order mark before `# Title` was read as part of the first line: the heading
+/// became prose and the checklist lost its title. The lines steps come from stay the file's.
+#[test]
+fn a_leading_byte_order_mark_keeps_the_title_and_the_lines() {
+    let md = "# Web release\n\n## Deploy\n\n- [ ] roll out\n- [ ]\n";
+    let plain = import_markdown(md);
+    let bom = import_markdown(&format!("\u{feff}{md}"));
+    assert_eq!(parse(&bom)["name"].as_str(), Some("Web release"));
+    assert_eq!(bom.yaml, plain.yaml);
+    assert_eq!(bom.steps, plain.steps);
+    let lines: Vec<usize> = bom.steps.iter().map(|s| s.line).collect();
+    assert_eq!(lines, [5, 6]);
+    assert!(bom.yaml.contains("Untitled item (line 6)"), "{}", bom.yaml);
+    // As `check` and `import` read a file.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("release.md");
+    std::fs::write(&file, format!("\u{feff}{md}")).unwrap();
+    let shipdeck = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+            .args(args)
+            .arg(&file)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run shipdeck")
+    };
+    let check = shipdeck(&["check"]);
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        format!("{}: ok — Web release (1 phases, 2 steps)\n", file.display())
+    );
+    let import = shipdeck(&["import"]);
+    assert!(import.status.success());
+    assert_eq!(String::from_utf8_lossy(&import.stdout), plain.yaml);
+}

@@ -191,6 +191,14 @@ impl Keymap {
         rows
     }
 
+    /// Reads and loads a keymap file as checklists and layouts are read
+    /// ([`read_source`](super::load::read_source)): an unreadable file is reported at 1:1, one
+    /// that is not UTF-8 text where its first bad byte is.
+    pub fn load_file(path: &std::path::Path) -> Result<Keymap, Vec<Diagnostic>> {
+        let text = super::load::read_source(path).map_err(|d| vec![d])?;
+        Keymap::load(&text, &path.display().to_string())
+    }
+
     /// Loads a keymap file over the defaults: each entry `KEY: command-name` (or `none` to unbind).
     pub fn load(text: &str, file: &str) -> Result<Keymap, Vec<Diagnostic>> {
         let mut diags = Diags::new(file);
@@ -279,5 +287,26 @@ mod tests {
             "k.yaml:1:6: unknown command `move-dwn`\n  hint: did you mean `move-down`?"
         );
         assert_eq!((errs[1].pos.line, errs[1].pos.col), (2, 1));
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_reported_at_its_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keymap.yaml");
+        std::fs::write(&path, b"\xef\xbb\xbf\"n\": move-down\n\"\xe9\": quit\n").unwrap();
+        let errs = Keymap::load_file(&path).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            format!(
+                "{}:2:2: not UTF-8 text: byte 0xe9 here\n  hint: save the file as UTF-8",
+                path.display()
+            )
+        );
+        std::fs::write(&path, "\u{feff}\"n\": move-down\n").unwrap();
+        let k = Keymap::load_file(&path).unwrap();
+        assert_eq!(k.resolve(Key::ch('n')), Some(Command::MoveDown));
+        let missing = Keymap::load_file(&dir.path().join("none.yaml")).unwrap_err();
+        assert_eq!((missing[0].pos.line, missing[0].pos.col), (1, 1));
+        assert!(missing[0].message.contains("cannot read"), "{}", missing[0]);
     }
 }

@@ -652,8 +652,8 @@ pub fn load_file(
     load_checklist(&text, &path.display().to_string(), opts).map(|c| (c, text))
 }
 
-/// Reads a checklist or layout file. An unreadable file is reported at 1:1, one that is not
-/// UTF-8 text where its first bad byte is.
+/// Reads a checklist, layout or keymap file, as `check` and `run` both do. An unreadable file is
+/// reported at 1:1, one that is not UTF-8 text where its first bad byte is.
 pub fn read_source(path: &std::path::Path) -> Result<String, Diagnostic> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Diagnostic {
@@ -662,11 +662,19 @@ pub fn read_source(path: &std::path::Path) -> Result<String, Diagnostic> {
         message: format!("cannot read the file: {e}"),
         hint: Some("check the path and its permissions".into()),
     })?;
+    source_text(bytes, &file)
+}
+
+/// The text of a source read as bytes (a file, standard input); `file` names it in the error.
+/// Text that is not UTF-8 is an error at its first bad byte, not read lossily.
+pub fn source_text(bytes: Vec<u8>, file: &str) -> Result<String, Diagnostic> {
     String::from_utf8(bytes).map_err(|e| {
         let (bytes, valid) = (e.as_bytes(), e.utf8_error().valid_up_to());
         let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        // Columns as the parsers count them: a byte order mark is not one.
+        let before = before.strip_prefix('\u{feff}').unwrap_or(before);
         Diagnostic {
-            file,
+            file: file.to_string(),
             pos: yaml::end_pos(before),
             message: format!("not UTF-8 text: byte 0x{:02x} here", bytes[valid]),
             hint: Some("save the file as UTF-8".into()),

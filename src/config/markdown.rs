@@ -78,6 +78,9 @@ pub struct StepOrigin {
 
 /// Converts a Markdown checklist. Never fails: whatever is not a step lands in notes.
 pub fn import_markdown(text: &str) -> Import {
+    // A leading byte order mark is not text (as in the YAML loader): read into the first line, it
+    // would hide a `# Title`. Lines are counted from the text without it, so they stay the file's.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let roots = tree::parse(text);
     let doc = convert::convert(text, &roots);
     let mut summary = Summary {

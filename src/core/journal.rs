@@ -242,6 +242,26 @@ impl Entry {
         Entry { ts, event }
     }
 
+    /// Reads one journal line (without its `\n`), as every reader of a journal does: `None` for
+    /// a blank line. The writer writes UTF-8 JSON only, so a line with a byte that is not UTF-8
+    /// is damaged and unreadable like any other bad line, never read lossily.
+    pub fn from_line(line: &[u8]) -> Result<Option<Entry>, String> {
+        let text = std::str::from_utf8(line).map_err(|e| {
+            let valid = e.valid_up_to();
+            let col = String::from_utf8_lossy(&line[..valid]).chars().count() + 1;
+            format!(
+                "not UTF-8: byte 0x{:02x} at column {col} (the line is damaged)",
+                line[valid]
+            )
+        })?;
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+
     /// Events that end a step or a run are made durable with fsync.
     pub fn is_boundary(&self) -> bool {
         matches!(
@@ -288,5 +308,24 @@ mod tests {
             r#"{"ts":"2026-11-21T23:58:00.123Z","event":"step_finished","step":"tests","attempt":1,"outcome":"timed_out","exit_code":null,"signal":9,"duration_ms":1500}"#
         );
         assert_eq!(serde_json::from_str::<Entry>(&line).unwrap(), e);
+        assert_eq!(Entry::from_line(line.as_bytes()), Ok(Some(e)));
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_unreadable_and_a_blank_one_is_nothing() {
+        let line = br#"{"ts":"2026-11-21T23:58:00.123Z","event":"run_finished","outcome":"failed","duration_ms":1}"#;
+        assert!(matches!(Entry::from_line(line), Ok(Some(_))));
+        let mut damaged = line.to_vec();
+        let at = damaged.iter().position(|b| *b == b'f').unwrap();
+        damaged[at] = 0xe6;
+        assert_eq!(
+            Entry::from_line(&damaged),
+            Err(format!(
+                "not UTF-8: byte 0xe6 at column {} (the line is damaged)",
+                at + 1
+            ))
+        );
+        assert_eq!(Entry::from_line(b" \t\r"), Ok(None));
+        assert!(Entry::from_line(b"{").is_err());
     }
 }

@@ -82,8 +82,9 @@ impl JournalTail {
         }
     }
 
-    /// New events written by other processes. Unreadable lines are skipped (a reader of the
-    /// whole journal reports them).
+    /// New events written by other processes, each line read as the journal reader reads it
+    /// ([`Entry::from_line`]). Unreadable lines (damaged, not UTF-8, …) are skipped and the tail
+    /// goes on (a reader of the whole journal reports them).
     pub fn poll(&mut self) -> io::Result<Vec<Entry>> {
         let lines = self.lines.poll()?;
         if lines.is_empty() {
@@ -103,7 +104,7 @@ impl JournalTail {
         };
         Ok(foreign
             .iter()
-            .filter_map(|l| serde_json::from_slice::<Entry>(l).ok())
+            .filter_map(|l| Entry::from_line(l).ok().flatten())
             .collect())
     }
 }

@@ -1,9 +1,18 @@
 //! `GET …/pods/NAME/log` with since*, tailLines, timestamps, limitBytes, previous and follow.
+//!
+//! Fault: a follow stream of a pod whose Deployment or StatefulSet (or the pod itself) is
+//! annotated `shipdeck.demo/log-hang-after: "N"` sends at most N lines, then hangs: the
+//! connection stays open and nothing more is sent (no EOF), until the client goes away or
+//! the server stops. The pod goes on logging, so a new request (e.g. with `sinceTime`) gets
+//! the lines the hung stream held. The annotation is read when a stream starts, so
+//! `kubectl annotate deployment web shipdeck.demo/log-hang-after=20` applies to the next
+//! streams without a rollout. Burst mode is off for such streams (a burst's lines are not
+//! kept, so they could not be asked for again).
 
 use super::logs::{App, LogLine};
 use super::pod_status::first_container;
 use super::server::{ApiError, Params, Shared, Target, bytes_response};
-use super::world::Burst;
+use super::world::{Burst, Owner, SimPod, World, annotation};
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -91,6 +100,27 @@ fn burst_chunk(
     (out, last, open)
 }
 
+/// The annotation that makes a pod's follow streams hang (see the module doc).
+const HANG_AFTER: &str = "shipdeck.demo/log-hang-after";
+
+/// How many lines a follow stream of this pod sends before it hangs: the pod's annotation,
+/// else its Deployment's (through its ReplicaSet) or StatefulSet's; None: it never hangs.
+fn hang_after(w: &World, ns: &str, sp: &SimPod) -> Option<usize> {
+    let key = |name: &str| (ns.to_string(), name.to_string());
+    let owner = match &sp.owner {
+        Owner::ReplicaSet(rs) => w.replicasets.get(&key(rs)).and_then(|rs| {
+            let refs = rs.metadata.owner_references.as_ref()?;
+            let d = refs.iter().find(|r| r.kind == "Deployment")?;
+            w.deployments.get(&key(&d.name)).map(|d| &d.metadata)
+        }),
+        Owner::StatefulSet(s) => w.statefulsets.get(&key(s)).map(|s| &s.metadata),
+    };
+    [Some(&sp.pod.metadata), owner]
+        .into_iter()
+        .flatten()
+        .find_map(|m| annotation(m, HANG_AFTER)?.trim().parse().ok())
+}
+
 fn flag(q: &Params, k: &str) -> bool {
     q.get(k).is_some_and(|v| v == "true" || v == "1")
 }
@@ -128,7 +158,7 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
         timestamps: flag(q, "timestamps"),
         budget: number(q, "limitBytes")?.map(|b| usize::try_from(b.max(0)).unwrap_or(0)),
     };
-    let (lines, live, burst) =
+    let (lines, live, burst, hang) =
         {
             let mut w = s.world();
             let sp = w
@@ -195,9 +225,19 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
                 lines.drain(..lines.len().saturating_sub(keep));
             }
             let live = (follow && !flag(q, "previous")).then(|| sp.log.tx.subscribe());
+            let hang = live.as_ref().and_then(|_| hang_after(&w, &ns, sp));
+            if let Some(n) = hang {
+                // The rest stays in the pod's log for the next request.
+                lines.truncate(n);
+            }
             let app = App::of(&first_container(&sp.pod).1);
-            let burst = if live.is_some() { w.burst(app) } else { None };
-            (lines, live, burst)
+            let burst = if live.is_some() && hang.is_none() {
+                w.burst(app)
+            } else {
+                None
+            };
+            let hang = hang.map(|n| n - lines.len());
+            (lines, live, burst, hang)
         };
     let head: Vec<u8> = lines
         .iter()
@@ -208,7 +248,8 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
         return Ok(bytes_response(StatusCode::OK, "text/plain", head));
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    tokio::spawn(follow_pod(head, burst, live, fmt, tx, s.shutdown.clone()));
+    let shutdown = s.shutdown.clone();
+    tokio::spawn(follow_pod(head, burst, live, fmt, hang, tx, shutdown));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -220,18 +261,31 @@ pub fn logs(s: Arc<Shared>, t: &Target, q: &Params) -> Result<Response, ApiError
     Ok(r)
 }
 
+/// A hung connection: open, sending nothing, until the client goes away or the server stops.
+async fn hung(tx: mpsc::Sender<Bytes>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    tokio::select! {
+        _ = shutdown.changed() => {}
+        _ = tx.closed() => {}
+    }
+}
+
 /// Streams the burst (if any), then new lines until the pod is deleted (its log's sender
-/// drops), the client goes away, limitBytes is spent, or the server stops.
+/// drops), the client goes away, limitBytes is spent, or the server stops. With `hang`
+/// (live lines still to send), hangs once they are sent (see the module doc).
 async fn follow_pod(
     head: Vec<u8>,
     burst: Option<Burst>,
     mut live: broadcast::Receiver<LogLine>,
     mut fmt: Format,
+    mut hang: Option<usize>,
     tx: mpsc::Sender<Bytes>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     if !head.is_empty() && tx.send(Bytes::from(head)).await.is_err() {
         return;
+    }
+    if hang == Some(0) {
+        return hung(tx, shutdown).await;
     }
     let mut burst_end = None;
     if let Some(b) = burst {
@@ -277,6 +331,12 @@ async fn follow_pod(
         };
         if tx.send(Bytes::from(bytes)).await.is_err() {
             break;
+        }
+        if let Some(left) = hang.as_mut() {
+            *left -= 1;
+            if *left == 0 {
+                return hung(tx, shutdown).await;
+            }
         }
     }
 }

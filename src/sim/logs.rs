@@ -30,7 +30,10 @@ impl PodLog {
         }
     }
 
+    /// Appends a line. A kubelet's timestamps only go forward, and `sinceTime` relies on it:
+    /// a line stamped before the last one (a late tick, a backdated write) takes its time.
     pub fn push(&mut self, ts: DateTime<Utc>, text: String) {
+        let ts = self.lines.back().map_or(ts, |last| last.ts.max(ts));
         let line = LogLine {
             ts,
             text: text.into(),
@@ -170,6 +173,17 @@ mod tests {
         assert_eq!(log.lines.len(), 3);
         assert_eq!(&*log.lines[0].text, "line 2");
         assert_eq!(&*rx.try_recv().unwrap().text, "line 0");
+    }
+
+    #[test]
+    fn timestamps_only_go_forward() {
+        let mut log = PodLog::new(10);
+        let t = Utc::now();
+        log.push(t, "a".into());
+        log.push(t - chrono::Duration::milliseconds(30), "late".into());
+        log.push(t + chrono::Duration::milliseconds(5), "b".into());
+        let ts: Vec<_> = log.lines.iter().map(|l| l.ts).collect();
+        assert_eq!(ts, [t, t, t + chrono::Duration::milliseconds(5)]);
     }
 
     #[test]

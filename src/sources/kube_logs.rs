@@ -1,4 +1,8 @@
 //! Follows the logs of every pod matching a selector (new pods as they appear) as batched `Msg::Logs`.
+//!
+//! A follow stream that brings no byte for [`FollowOptions::idle`] (60 s unless
+//! `SHIPDECK_LOG_IDLE` says otherwise, e.g. `SHIPDECK_LOG_IDLE=30s`) is dropped and resumed
+//! from its last timestamp: that ends a hung connection, and costs a quiet pod one request.
 
 use super::kube_client::Kube;
 use super::kube_logs_follow::{Out, PodLogInfo, follow_pod};
@@ -21,9 +25,52 @@ pub const BATCH_LINES: usize = 50;
 pub const BATCH_WAIT: Duration = Duration::from_millis(100);
 /// How far back a pod that was already running when we started is read.
 const DEFAULT_SINCE: Duration = Duration::from_secs(5 * 60);
+/// How long a follow stream may bring no byte before it is dropped and resumed.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+/// The environment variable that sets [`FollowOptions::idle`] (`30s`, `2m`, `1500ms`).
+pub const IDLE_ENV: &str = "SHIPDECK_LOG_IDLE";
+/// The shortest idle limit taken: less would reconnect a quiet pod in a tight loop.
+const MIN_IDLE: Duration = Duration::from_millis(100);
+
+/// How the pod log followers behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowOptions {
+    /// A follow stream that brings no byte for this long (not even a response head) is
+    /// dropped and reopened from the last timestamp, with the lines already delivered
+    /// skipped. A quiet pod and a hung connection look alike, so this is not shown as an
+    /// error: the pod stays attached (`Attached` is sent again once the stream is reopened).
+    pub idle: Duration,
+}
+
+impl Default for FollowOptions {
+    fn default() -> Self {
+        FollowOptions { idle: DEFAULT_IDLE }
+    }
+}
+
+impl FollowOptions {
+    /// The defaults, with [`IDLE_ENV`] applied when it holds a duration (at least 100 ms);
+    /// anything else leaves the default.
+    pub fn from_env() -> Self {
+        let idle = std::env::var(IDLE_ENV).ok();
+        FollowOptions::default().with_idle_text(idle.as_deref())
+    }
+
+    pub(crate) fn with_idle_text(mut self, text: Option<&str>) -> Self {
+        if let Some(d) = text.and_then(crate::config::units::parse_duration) {
+            self.idle = d.max(MIN_IDLE);
+        }
+        self
+    }
+}
+
+/// The logs task with the options of [`FollowOptions::from_env`].
+pub async fn run(kube: Kube, spec: LogSpec, tx: mpsc::Sender<Msg>) {
+    run_with(kube, spec, FollowOptions::from_env(), tx).await;
+}
 
 /// The logs task: a pod watcher on the selector, one follower per pod, one batcher.
-pub async fn run(kube: Kube, spec: LogSpec, tx: mpsc::Sender<Msg>) {
+pub async fn run_with(kube: Kube, spec: LogSpec, opts: FollowOptions, tx: mpsc::Sender<Msg>) {
     let started = Utc::now();
     let api: Api<Pod> = Api::namespaced(kube.client.clone(), &kube.namespace);
     let (out_tx, out_rx) = mpsc::channel::<Out>(512);
@@ -39,6 +86,7 @@ pub async fn run(kube: Kube, spec: LogSpec, tx: mpsc::Sender<Msg>) {
     let mut pods = Pods {
         api,
         spec,
+        opts,
         started,
         out: out_tx,
         followers: HashMap::new(),
@@ -71,6 +119,7 @@ impl Drop for Follower {
 struct Pods {
     api: Api<Pod>,
     spec: LogSpec,
+    opts: FollowOptions,
     started: DateTime<Utc>,
     out: mpsc::Sender<Out>,
     followers: HashMap<String, Follower>,
@@ -170,6 +219,7 @@ impl Pods {
             self.api.clone(),
             name.clone(),
             since,
+            self.opts.idle,
             info_rx,
             self.out.clone(),
         ));

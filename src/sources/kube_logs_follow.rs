@@ -1,4 +1,11 @@
 //! One pod's log follower: attach, parse timestamps, resume after drops without repeats or gaps.
+//!
+//! A stream can end (EOF), break (an error), or hang: stay open and send nothing. A hung
+//! connection and a quiet pod look alike at the HTTP level (and kube's client has no read
+//! timeout of its own), so a stream that brings no byte for the idle limit is dropped and
+//! reopened from the last timestamp either way. For a quiet pod that is one cheap request per
+//! idle period whose few repeated lines the cursor skips; for a hung connection it is the
+//! recovery, and the lines the server held arrive with the resumed stream.
 
 use super::kube_client::describe;
 use crate::core::msg::{LogLine, LogStreamState, Msg};
@@ -9,7 +16,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio::time::{sleep, timeout};
+use tokio::time::{Instant, sleep, timeout};
 
 /// Consecutive failed attempts before a follower waits for the pod to change.
 const MAX_FAILURES: u32 = 6;
@@ -129,6 +136,11 @@ enum Ended {
     Eof {
         delivered: usize,
     },
+    /// No byte for the idle limit: a quiet pod or a hung connection. `opened`: the server
+    /// answered the request (false: not even the response head came in time).
+    Idle {
+        opened: bool,
+    },
     Failed {
         delivered: usize,
         error: String,
@@ -138,32 +150,49 @@ enum Ended {
 }
 
 /// Follows one pod until aborted (the pod is deleted) or the batcher goes away.
-/// `since` (seconds) applies to the first attach only; later ones resume from the cursor.
+/// `since` (seconds) applies until the first line; later attaches resume from the cursor.
+/// `idle`: a stream with no byte for this long is dropped and resumed (see the module doc).
 pub(crate) async fn follow_pod(
     api: Api<Pod>,
     pod: String,
     since: Option<i64>,
+    idle: Duration,
     mut info: watch::Receiver<PodLogInfo>,
     out: mpsc::Sender<Out>,
 ) {
     let mut cursor = Cursor::default();
     let mut failures = 0u32;
     let mut attached = false;
+    let mut first_attach: Option<Instant> = None;
     loop {
         let at_open = info.borrow_and_update().clone();
         let since_time = cursor.resume();
+        let later = first_attach.map_or(0, whole_secs_since);
+        first_attach.get_or_insert_with(Instant::now);
         let params = LogParams {
             container: Some(at_open.container.clone()),
             follow: true,
             timestamps: true,
-            // Until a line arrived, the first window still applies.
-            since_seconds: since.filter(|_| since_time.is_none()),
+            // Until a line arrived, the first window still applies: the same start, so a
+            // line the last stream held back is not lost to a window that moved on.
+            since_seconds: since
+                .filter(|_| since_time.is_none())
+                .map(|s| s.saturating_add(later)),
             since_time,
             ..Default::default()
         };
-        let ended = read_stream(&api, &pod, &params, &mut cursor, &out, &mut attached).await;
+        let ended = read_stream(&api, &pod, &params, idle, &mut cursor, &out, &mut attached).await;
         let (delivered, error) = match ended {
             Ended::Closed => return,
+            Ended::Idle { opened } => {
+                // Not a failure: reopen at once. A quiet pod stays shown as attached, and
+                // the reopened stream says `Attached` again (no change for the pane).
+                if opened {
+                    failures = 0;
+                    attached = false;
+                }
+                continue;
+            }
             Ended::Eof { delivered } => (delivered, None),
             Ended::Failed { delivered, error } => (delivered, Some(error)),
         };
@@ -212,6 +241,12 @@ pub(crate) async fn follow_pod(
     }
 }
 
+/// Seconds since `t`, rounded up (a window start may move earlier, never later).
+fn whole_secs_since(t: Instant) -> i64 {
+    let d = t.elapsed();
+    i64::try_from(d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+}
+
 async fn send_state(out: &mpsc::Sender<Out>, pod: &str, state: LogStreamState) -> Result<(), ()> {
     let msg = Msg::LogStream {
         pod: pod.to_string(),
@@ -224,13 +259,17 @@ async fn read_stream(
     api: &Api<Pod>,
     pod: &str,
     params: &LogParams,
+    idle: Duration,
     cursor: &mut Cursor,
     out: &mpsc::Sender<Out>,
     attached: &mut bool,
 ) -> Ended {
-    let reader = match api.log_stream(pod, params).await {
-        Ok(r) => r,
-        Err(e) => {
+    // A server may hold back the response head until the log's first byte, so a pod with
+    // nothing to send yet may not answer at all: that is idle too, not a failure.
+    let reader = match timeout(idle, api.log_stream(pod, params)).await {
+        Err(_) => return Ended::Idle { opened: false },
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
             return Ended::Failed {
                 delivered: 0,
                 error: describe(&e),
@@ -251,10 +290,13 @@ async fn read_stream(
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        match read_line(&mut reader, &mut buf).await {
+        match read_line(&mut reader, &mut buf, idle).await {
             Ok(0) => return Ended::Eof { delivered },
             Ok(_) => {}
-            Err(e) => {
+            // Dropping the reader closes the connection; a line half read is sent again,
+            // whole, by the resumed stream.
+            Err(Read::Idle) => return Ended::Idle { opened: true },
+            Err(Read::Io(e)) => {
                 return Ended::Failed {
                     delivered,
                     error: format!("log stream broke: {e}"),
@@ -288,11 +330,41 @@ async fn read_stream(
     }
 }
 
+enum Read {
+    /// No byte for the idle limit.
+    Idle,
+    Io(std::io::Error),
+}
+
+/// Reads up to and including the next newline into `buf`, as `read_until` does (0 at the end
+/// of the stream), but gives up when no byte arrives for `idle`: bytes that trickle in keep
+/// the stream alive however slowly a line comes together.
 async fn read_line<R: AsyncBufRead + Unpin>(
     r: &mut R,
     buf: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    r.read_until(b'\n', buf).await
+    idle: Duration,
+) -> Result<usize, Read> {
+    let start = buf.len();
+    loop {
+        let chunk = match timeout(idle, r.fill_buf()).await {
+            Err(_) => return Err(Read::Idle),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Ok(Err(e)) => return Err(Read::Io(e)),
+            Ok(Ok(chunk)) => chunk,
+        };
+        if chunk.is_empty() {
+            return Ok(buf.len() - start);
+        }
+        let (n, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        r.consume_unpin(n);
+        if done {
+            return Ok(buf.len() - start);
+        }
+    }
 }
 
 #[cfg(test)]

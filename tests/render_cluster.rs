@@ -679,3 +679,38 @@ fn a_frame_after_log_lines_alone_is_the_same_as_a_full_frame() {
         assert_eq!(last.reused, reused, "{name}");
     }
 }
+
+/// The pods pane keeps its rows and widths between frames and measures AGE again each second:
+/// at 119 s the oldest pod's AGE is `119s`, a second later `2m`, and the column narrows. Each
+/// frame must be the one a first frame would be (drawn on a fresh thread, with nothing kept).
+#[test]
+fn the_age_column_follows_the_clock_between_frames() {
+    let mut m = done("default");
+    kube(
+        &mut m,
+        KubeMsg::PodsRelisted(vec![
+            pod(&format!("{NEW}-x2lqp"), Some(7), "Running", 0, 119),
+            pod(&format!("{NEW}-9kq7w"), Some(7), "Running", 0, 5),
+        ]),
+    );
+    let mut widths = Vec::new();
+    for secs in [60, 61, 120] {
+        update(&mut m, Msg::Tick(at(secs)));
+        let kept = draw(&m, 200, 50, true);
+        let fresh = std::thread::scope(|s| s.spawn(|| draw(&m, 200, 50, true)).join().unwrap());
+        assert_eq!(
+            kept, fresh,
+            "at {secs} s the kept pods pane differs from a first frame"
+        );
+        let t = common::text(&kept);
+        let age_line = t
+            .lines()
+            .find(|l| l.contains("x2lqp 1/1"))
+            .unwrap()
+            .to_string();
+        widths.push(age_line);
+    }
+    assert!(widths[0].contains("119s"), "{}", widths[0]);
+    assert!(widths[1].contains(" 2m "), "{}", widths[1]);
+    assert_ne!(widths[0], widths[1]);
+}

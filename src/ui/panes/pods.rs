@@ -63,7 +63,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
     let t = cx.theme;
     let mut lines: Vec<Line<'static>> = Vec::new();
     lines.extend(stale_line(cx, Stream::Pods, width));
-    let derived = derived(cx);
+    let (derived, widest) = derived(cx);
     if derived.names.is_empty() {
         lines.push(Line::styled("no pods yet", t.muted()));
         return draw_fitted(cx, area, lines);
@@ -80,7 +80,7 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
         .iter()
         .filter_map(|name| cx.m.kube.pods.get(name))
         .collect();
-    let cols = columns(cx, &shown, derived.widest);
+    let cols = columns(cx, &shown, widest);
     lines.extend(table(t, &cols, width));
     if let Some(more) = more {
         // Say how many rows did not fit rather than cutting silently.
@@ -92,45 +92,74 @@ pub fn draw(cx: &mut Ctx, area: Rect) {
 /// What the pane derives from every pod: the rows' order and each column's widest cell.
 struct Derived {
     generation: u64,
-    second: i64,
     names: Vec<String>,
+    /// The widest cell of each column but AGE, which moves with the clock.
     widest: [usize; COLS.len()],
+    /// Every pod's creation time, each distinct one once (None: not known): AGE's widest
+    /// cell is measured over these, not over every pod.
+    created: Vec<Option<DateTime<Utc>>>,
+    /// AGE's widest cell, and the second it was measured at.
+    age: std::cell::Cell<(i64, usize)>,
 }
+
+/// Index of AGE in [`COLS`].
+const AGE: usize = 4;
 
 thread_local! {
     /// The last frame's [`Derived`]: frames come 4–30 times a second, while the pods change
-    /// far less often and AGE only by the second, so most frames measure nothing.
+    /// far less often; AGE alone moves with the clock, and is measured by the second.
     static DERIVED: RefCell<Option<Rc<Derived>>> = const { RefCell::new(None) };
 }
 
-/// The rows and widths for this model, measured again only when its pods or workloads
-/// changed ([`crate::core::kube::Generation`]) or the clock moved to another second.
-fn derived(cx: &Ctx) -> Rc<Derived> {
-    let (generation, second) = (cx.m.kube.generation.0, cx.m.now.timestamp());
-    DERIVED.with_borrow_mut(|cache| {
+/// The rows and each column's widest cell for this model: rows and widths measured again only
+/// when its pods or workloads changed ([`crate::core::kube::Generation`]), AGE's width when
+/// the clock moved to another second.
+fn derived(cx: &Ctx) -> (Rc<Derived>, [usize; COLS.len()]) {
+    let generation = cx.m.kube.generation.0;
+    let d = DERIVED.with_borrow_mut(|cache| {
         if let Some(d) = cache.as_ref()
             && d.generation == generation
-            && d.second == second
         {
             return d.clone();
         }
         let pods = rows(cx);
         // One pass over the pods for every column: each pod is fetched from memory once.
         let mut widest = [0; COLS.len()];
+        let mut created = Vec::new();
         for p in &pods {
             for (i, w) in widest.iter_mut().enumerate() {
-                *w = (*w).max(cell_width(i, p, cx.m.now));
+                if i != AGE {
+                    *w = (*w).max(cell_width(i, p, cx.m.now));
+                }
             }
+            created.push(p.created);
         }
+        created.sort_unstable();
+        created.dedup();
         let d = Rc::new(Derived {
             generation,
-            second,
             names: pods.iter().map(|p| p.name.clone()).collect(),
             widest,
+            created,
+            age: std::cell::Cell::new((i64::MIN, 0)),
         });
         *cache = Some(d.clone());
         d
-    })
+    });
+    let second = cx.m.now.timestamp();
+    let (at, mut age) = d.age.get();
+    if at != second {
+        age = d
+            .created
+            .iter()
+            .map(|&c| age_width(c, cx.m.now))
+            .max()
+            .unwrap_or(0);
+        d.age.set((second, age));
+    }
+    let mut widest = d.widest;
+    widest[AGE] = age;
+    (d, widest)
 }
 
 /// The pods pane's rows: newest revision first, then by name.
@@ -228,16 +257,21 @@ fn cell_width(col: usize, p: &PodView, now: DateTime<Utc>) -> usize {
         }
         2 => clean_width(&pod_status_str(p)),
         3 => digits(i64::from(p.restarts())),
-        4 => match p.created {
-            Some(c) => match age_parts(c, now) {
-                (a, ua, 0, _) => digits(a) + ua.len(),
-                (a, ua, b, ub) => digits(a) + ua.len() + digits(b) + ub.len(),
-            },
-            None => 1,
-        },
+        AGE => age_width(p.created, now),
         5 if p.node.is_empty() => "<none>".len(),
         5 => clean_width(&p.node),
         _ => p.revision.map_or(1, digits),
+    }
+}
+
+/// The width of an AGE cell (`<unknown>` is drawn as `?`).
+fn age_width(created: Option<DateTime<Utc>>, now: DateTime<Utc>) -> usize {
+    match created {
+        Some(c) => match age_parts(c, now) {
+            (a, ua, 0, _) => digits(a) + ua.len(),
+            (a, ua, b, ub) => digits(a) + ua.len() + digits(b) + ub.len(),
+        },
+        None => 1,
     }
 }
 

@@ -36,6 +36,7 @@ pub struct App {
 pub async fn run(mut app: App) -> std::io::Result<i32> {
     // Before the screen is taken: a bad value is reported on the plain terminal.
     let mut bench = crate::bench_exit::Bench::from_env();
+    let mut received = crate::bench_exit::Received::from_env();
     install_panic_hook(crate::exec::on_panic);
     let mut tui = Tui::enter()?;
     let (pause_tx, pause_rx) = watch::channel(false);
@@ -121,6 +122,9 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
         }
         update(&mut app.model, Msg::Tick(Utc::now()));
         for msg in batch {
+            if let Some(r) = received.as_mut() {
+                r.observe(&msg);
+            }
             match (bench.as_mut(), &msg) {
                 (Some(b), Msg::Logs(lines)) => b.log_lines += lines.len(),
                 (Some(b), Msg::Key(_)) => {

@@ -1,5 +1,9 @@
-//! A hook for benchmark scripts (bench/compare.sh): leave the cockpit when a condition holds
-//! and say how long it took. Off unless `SHIPDECK_BENCH_EXIT` is set.
+//! Hooks for benchmark scripts (bench/compare.sh, bench/chaos.sh): leave the cockpit when a
+//! condition holds and say how long it took (`SHIPDECK_BENCH_EXIT`), and write down what the
+//! cockpit received from the cluster (`SHIPDECK_BENCH_LOGS`). Off unless set.
+
+use crate::core::msg::{KubeMsg, LogStreamState, Msg};
+use std::io::Write;
 
 /// `SHIPDECK_BENCH_EXIT`, for benchmark scripts timing the real cockpit: leave as soon as
 /// every condition holds and print `SHIPDECK_BENCH <what> <ms since process start>` to
@@ -65,7 +69,6 @@ impl Bench {
 
     /// `SHIPDECK_BENCH <what> <ms>`, then `keys <n> <median ms> <max ms>` when keys came.
     pub fn report(&self) {
-        use std::io::Write;
         let ms = ms_since_process_start().unwrap_or(f64::NAN);
         let mut keys = self.key_ms.clone();
         keys.sort_by(f64::total_cmp);
@@ -82,11 +85,109 @@ impl Bench {
 }
 
 fn warn_bad_bench_spec(spec: &str) {
-    use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
         "shipdeck: ignoring SHIPDECK_BENCH_EXIT={spec:?} (want first-frame, pods=N or logs=N, comma-separated)"
     );
+}
+
+/// `SHIPDECK_BENCH_LOGS=FILE`: what the cockpit received from the cluster, appended to FILE
+/// (created 0600) as each message reaches the app loop and flushed at once, so the file is
+/// whole even if the cockpit is killed. One record a line, tab-separated, AT being
+/// milliseconds since the epoch when the app loop got it:
+///
+/// - `line POD TS TEXT AT`: a log line; TS as the log API sent it (RFC 3339, nanoseconds),
+///   TEXT with `\`, tab, CR and LF escaped as `\\`, `\t`, `\r`, `\n` (as in the demo
+///   cluster's ledger, `shipdeck demo --log-ledger`, so the two can be compared line by line);
+/// - `stale STREAM AT` and `live STREAM AT`: a cluster stream (workloads, pods, events, logs)
+///   broke, or is whole again;
+/// - `logstream POD STATE AT`: a pod's log follower attached, detached or is retrying.
+pub struct Received {
+    out: std::io::BufWriter<std::fs::File>,
+    failed: bool,
+}
+
+impl Received {
+    pub fn from_env() -> Option<Received> {
+        let path = std::env::var_os("SHIPDECK_BENCH_LOGS")?;
+        match Received::open(std::path::Path::new(&path)) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "shipdeck: ignoring SHIPDECK_BENCH_LOGS={}: {e}",
+                    path.to_string_lossy()
+                );
+                None
+            }
+        }
+    }
+
+    fn open(path: &std::path::Path) -> std::io::Result<Received> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)?;
+        Ok(Received {
+            out: std::io::BufWriter::new(f),
+            failed: false,
+        })
+    }
+
+    /// Writes down what this message brings, if it is one of the kinds above.
+    pub fn observe(&mut self, msg: &Msg) {
+        if self.failed {
+            return;
+        }
+        let at = chrono::Utc::now().timestamp_millis();
+        let stream = |s: &crate::core::msg::Stream| format!("{s:?}").to_lowercase();
+        let ok = match msg {
+            Msg::Logs(lines) => lines.iter().all(|l| {
+                writeln!(
+                    self.out,
+                    "line\t{}\t{}\t{}\t{at}",
+                    l.pod,
+                    l.ts.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                    escape(&l.text)
+                )
+                .is_ok()
+            }),
+            Msg::Kube(KubeMsg::Stale { stream: s, .. }) => {
+                writeln!(self.out, "stale\t{}\t{at}", stream(s)).is_ok()
+            }
+            Msg::Kube(KubeMsg::Live { stream: s }) => {
+                writeln!(self.out, "live\t{}\t{at}", stream(s)).is_ok()
+            }
+            Msg::LogStream { pod, state } => {
+                let state = match state {
+                    LogStreamState::Attached => "attached",
+                    LogStreamState::Detached => "detached",
+                    LogStreamState::Retrying(_) => "retrying",
+                };
+                writeln!(self.out, "logstream\t{pod}\t{state}\t{at}").is_ok()
+            }
+            _ => return,
+        };
+        // A bench hook that cannot write stops writing; the cockpit goes on.
+        self.failed = !(ok && self.out.flush().is_ok());
+    }
+}
+
+/// `\`, tab, CR and LF as `\\`, `\t`, `\r`, `\n`: one field of a tab-separated line.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Milliseconds since the kernel started this process: `/proc/self/stat` field 22
@@ -138,5 +239,66 @@ mod tests {
         assert!(b.done());
         let ms = ms_since_process_start().unwrap();
         assert!((0.0..3_600_000.0).contains(&ms), "{ms}");
+    }
+
+    #[test]
+    fn received_lines_and_stream_changes_are_written_as_they_come() {
+        use crate::core::msg::{LogLine, Stream};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("received.tsv");
+        let mut r = Received::open(&path).unwrap();
+        let ts = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00.000000123Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let line = |text: &str| LogLine {
+            pod: "web-1".into(),
+            ts,
+            text: text.into(),
+        };
+        r.observe(&Msg::Logs(vec![line("GET /health 200"), line("a\tb\\c")]));
+        r.observe(&Msg::Kube(KubeMsg::Stale {
+            stream: Stream::Pods,
+            since: ts,
+            error: "connection refused".into(),
+        }));
+        r.observe(&Msg::Kube(KubeMsg::Live {
+            stream: Stream::Pods,
+        }));
+        r.observe(&Msg::LogStream {
+            pod: "web-1".into(),
+            state: LogStreamState::Retrying("cut".into()),
+        });
+        r.observe(&Msg::Tick(ts));
+        // Flushed as it comes: readable before the writer is dropped.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+        let heads: Vec<&[&str]> = rows.iter().map(|r| &r[..r.len() - 1]).collect();
+        assert_eq!(
+            heads,
+            vec![
+                &[
+                    "line",
+                    "web-1",
+                    "2026-12-07T10:00:00.000000123Z",
+                    "GET /health 200"
+                ][..],
+                &[
+                    "line",
+                    "web-1",
+                    "2026-12-07T10:00:00.000000123Z",
+                    "a\\tb\\\\c"
+                ],
+                &["stale", "pods"],
+                &["live", "pods"],
+                &["logstream", "web-1", "retrying"],
+            ]
+        );
+        assert!(
+            rows.iter()
+                .all(|r| r.last().unwrap().parse::<i64>().is_ok())
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

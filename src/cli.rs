@@ -119,6 +119,15 @@ pub struct DemoArgs {
     /// Port to serve on [default: a free one]
     #[arg(long)]
     pub port: Option<u16>,
+    /// With --serve-only: how long the API server stays down when restarted with SIGUSR1
+    /// (`kill -USR1 PID`: open connections cut, connections refused, then the same port again
+    /// with the watch history forgotten; the cluster's objects, pods and logs go on)
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_downtime)]
+    pub restart_downtime: std::time::Duration,
+    /// Record every log line the pods write, each log follow stream's start and end, and each
+    /// API server restart to FILE (tab-separated; for checking what a client received)
+    #[arg(long, value_name = "FILE")]
+    pub log_ledger: Option<PathBuf>,
     /// Headless: on failure run the failed step's rollback, then completed steps' rollbacks
     #[arg(long)]
     pub rollback_on_failure: bool,
@@ -188,6 +197,12 @@ pub struct RunArgs {
     /// Cockpit keymap file [default: ~/.config/shipdeck/keymap.yaml when it exists]
     #[arg(long, value_name = "FILE")]
     pub keymap: Option<std::path::PathBuf>,
+}
+
+fn parse_downtime(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::units::parse_duration(s)
+        .filter(|d| *d <= std::time::Duration::from_secs(3600))
+        .ok_or_else(|| format!("`{s}` is not a duration of at most 1h (e.g. 2s, 500ms)"))
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -27,6 +27,7 @@ pub async fn run(global: &Global, args: &DemoArgs) -> i32 {
         log_rate: args.log_rate,
         log_burst: args.log_burst,
         dir: dir.clone(),
+        ledger: args.log_ledger.clone().map(sim::ledger::To::File),
         ..SimOptions::default()
     };
     let sim = match sim::start(opts).await {
@@ -39,14 +40,15 @@ pub async fn run(global: &Global, args: &DemoArgs) -> i32 {
     if args.serve_only {
         say(&sim.kubeconfig.display().to_string());
         eprintln!(
-            "shipdeck: demo cluster on http://{}, demo web app on {} — try `kubectl --kubeconfig {} get pods`; Ctrl-C stops it",
+            "shipdeck: demo cluster on http://{}, demo web app on {} — try `kubectl --kubeconfig {} get pods`; Ctrl-C stops it, `kill -USR1 {}` restarts its API server",
             sim.addr,
             sim.web_url,
-            sim.kubeconfig.display()
+            sim.kubeconfig.display(),
+            std::process::id()
         );
-        wait_for_stop().await;
+        let code = serve(&sim, args.restart_downtime).await;
         sim.stop().await;
-        return 0;
+        return code;
     }
     // The checklist is written next to the kubeconfig so reports can read it back later.
     let checklist = dir.join("demo.yaml");
@@ -80,16 +82,44 @@ pub async fn run(global: &Global, args: &DemoArgs) -> i32 {
     code
 }
 
-async fn wait_for_stop() {
+/// Serves until SIGINT or SIGTERM; each SIGUSR1 restarts the API server (down for `down`),
+/// said on stderr as it goes down and comes back.
+async fn serve(sim: &sim::Sim, down: std::time::Duration) -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
+    let (Ok(mut int), Ok(mut term), Ok(mut usr1)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
+        signal(SignalKind::user_defined1()),
     ) else {
-        return;
+        eprintln!("shipdeck: cannot install signal handlers");
+        return 1;
     };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
+    loop {
+        tokio::select! {
+            _ = int.recv() => return 0,
+            _ = term.recv() => return 0,
+            _ = usr1.recv() => {}
+        }
+        eprintln!(
+            "shipdeck: restarting the API server: connections cut, down for {:.1}s",
+            down.as_secs_f64()
+        );
+        let restarted = tokio::select! {
+            r = sim.restart_api(down) => r,
+            _ = int.recv() => return 0,
+            _ = term.recv() => return 0,
+        };
+        match restarted {
+            Ok(r) => eprintln!(
+                "shipdeck: API server listening again on http://{} ({} connections were cut; down {} ms)",
+                sim.addr,
+                r.connections_cut,
+                (r.up_at - r.down_at).num_milliseconds()
+            ),
+            Err(e) => {
+                eprintln!("shipdeck: the API server could not come back: {e}");
+                return 1;
+            }
+        }
     }
 }

@@ -29,7 +29,10 @@ fn run(name: &str, args: &[&str]) -> (bool, String, String) {
 /// run finishes with each step succeeded once.
 #[test]
 fn chaos_kill_9_smoke() {
-    let (ok, out, err) = run("chaos.sh", &["--kills", "5", "--skip-build"]);
+    let (ok, out, err) = run(
+        "chaos.sh",
+        &["--only", "kill9", "--kills", "5", "--skip-build"],
+    );
     assert!(ok, "chaos.sh failed:\n{out}\n{err}");
     let row = out
         .lines()
@@ -40,6 +43,28 @@ fn chaos_kill_9_smoke() {
         "{row}"
     );
     assert!(row.contains(" 0 unparsable journals"), "{row}");
+}
+
+/// The demo cluster's API server restarted three times during a rollout followed by the real
+/// cockpit in tmux: every restart survived, the rollout wait succeeded, no log line lost or
+/// received twice.
+#[test]
+fn chaos_restarts_smoke() {
+    let (ok, out, err) = run("chaos.sh", &["--only", "restarts", "--skip-build"]);
+    assert!(ok, "chaos.sh failed:\n{out}\n{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| demo cluster restarted"))
+        .unwrap_or_else(|| panic!("no restarts row:\n{out}\n{err}"));
+    assert!(
+        row.contains("3 restarts survived") && row.ends_with("| pass |"),
+        "{row}"
+    );
+    assert!(
+        row.contains(" 0 lost, 0 duplicated") && row.contains("rollout wait satisfied"),
+        "{row}"
+    );
+    assert!(!out.contains("| kill -9"), "--only runs one case");
 }
 
 /// bench/compare.sh --quick with the debug binary and no kdash: every row has a figure.

@@ -1,4 +1,5 @@
-//! The demo cluster through kube-rs: watch a rollout, 410 and relists, restart in place, follow.
+//! The demo cluster through kube-rs: watch a rollout, 410 and relists, restart in place (the
+//! whole cluster, or its API server alone), follow.
 
 use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -7,6 +8,7 @@ use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, WatchEvent, Watc
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
+use shipdeck::sim::ledger::{self, Record};
 use shipdeck::sim::{self, Sim, SimOptions};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -452,5 +454,112 @@ async fn burst_mode_serves_its_lines_first_then_goes_on_live() {
     .await
     .expect("limitBytes ends the stream");
     assert!(text.len() <= 101 && text.len() >= 90, "{}", text.len());
+    sim.stop().await;
+}
+
+/// The API server alone restarts: open streams are cut, the port refuses connections, then the
+/// same objects and logs are there, and a watch from before the restart gets 410 Gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_restart_keeps_the_world_cuts_streams_and_forgets_the_watch_history() {
+    let (sim, _dir) = start(SimOptions {
+        log_rate: 10.0,
+        ledger: Some(ledger::To::Memory),
+        ..Default::default()
+    })
+    .await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::default_namespaced(c.clone());
+    let before = pods.list(&ListParams::default()).await.unwrap();
+    let rv = before.metadata.resource_version.clone().unwrap();
+    let web = before
+        .items
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .find(|n| n.starts_with("web-"))
+        .unwrap();
+    // A watch and a log follow, open across the restart.
+    let mut watch = pods
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let lp = LogParams {
+        follow: true,
+        timestamps: true,
+        since_seconds: Some(1),
+        ..Default::default()
+    };
+    let mut lines = pods.log_stream(&web, &lp).await.unwrap().lines();
+    let first = tokio::time::timeout(Duration::from_secs(5), lines.try_next())
+        .await
+        .expect("a followed line")
+        .unwrap()
+        .unwrap();
+    let down = Duration::from_millis(800);
+    let (restarted, refused) = tokio::join!(sim.restart_api(down), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::net::TcpStream::connect(sim.addr).await
+    });
+    let r = restarted.expect("the API server comes back");
+    assert_eq!(
+        refused.map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused,
+        "nothing listens while it is down"
+    );
+    assert!(r.connections_cut >= 2, "{r:?}");
+    assert!((r.up_at - r.down_at).to_std().unwrap() >= down, "{r:?}");
+    // Both streams were cut (an error or an early end; never a clean 200 that goes on).
+    let cut = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = watch.try_next().await {}
+        while let Ok(Some(_)) = lines.try_next().await {}
+    })
+    .await;
+    assert!(cut.is_ok(), "open streams end when the server goes down");
+
+    // The world went on: the same pods, later versions.
+    let after = pods.list(&ListParams::default()).await.unwrap();
+    assert_eq!(names(&after.items), names(&before.items));
+    let rv_after: u64 = after.metadata.resource_version.unwrap().parse().unwrap();
+    assert!(rv_after >= rv.parse::<u64>().unwrap());
+    // A watch from before the restart: 410 Gone, so a client relists.
+    let mut old = pods
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    match tokio::time::timeout(Duration::from_secs(5), old.try_next()).await {
+        Ok(Ok(Some(WatchEvent::Error(e)))) => {
+            assert_eq!((e.code, e.reason.as_str()), (410, "Expired"))
+        }
+        other => panic!("expected a 410 event, got {other:?}"),
+    }
+    // The log is kept: from the first line's second, it is there, and so are the lines
+    // written while the server was down.
+    let (ts, _) = first.split_once(' ').unwrap();
+    let ts: chrono::DateTime<chrono::Utc> = ts.parse().unwrap();
+    let since = k8s_openapi::jiff::Timestamp::from_second(ts.timestamp()).unwrap();
+    let lp = LogParams {
+        timestamps: true,
+        since_time: Some(since),
+        ..Default::default()
+    };
+    let text = pods.logs(&web, &lp).await.unwrap();
+    assert!(text.lines().any(|l| l == first), "{first} kept");
+    let stamps: Vec<chrono::DateTime<chrono::Utc>> = text
+        .lines()
+        .filter_map(|l| l.split_once(' ')?.0.parse().ok())
+        .collect();
+    assert!(
+        stamps.iter().any(|t| *t > r.down_at && *t < r.up_at),
+        "lines written while the server was down are served after it"
+    );
+    // The ledger saw the restart and the follow stream cut by it.
+    let rec = sim.ledger();
+    assert!(rec.contains(&Record::Down { at: r.down_at }));
+    assert!(rec.contains(&Record::Up { at: r.up_at }));
+    let cut_stream = rec.iter().any(|x| {
+        matches!(x, Record::Closed { pod, complete: false, at, .. } if *pod == web && *at >= r.down_at)
+    });
+    assert!(cut_stream, "the follow stream is recorded as cut");
     sim.stop().await;
 }

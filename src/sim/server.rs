@@ -1,5 +1,8 @@
-//! The HTTP front: parses Kubernetes API paths, dispatches, and answers errors as `Status`.
+//! The HTTP front: parses Kubernetes API paths, dispatches, and answers errors as `Status`;
+//! serves the API on its port, and restarts it in place (connections cut, port closed for a
+//! while, watch history forgotten) while the world behind it goes on.
 
+use super::ledger::{Ledger, Record};
 use super::resources::{self, Kind, ResDef};
 use super::world::World;
 use super::{api, log_api, watch, write};
@@ -7,11 +10,19 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{Notify, watch as signal};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc, oneshot, watch as signal};
 
 pub type Params = HashMap<String, String>;
 
@@ -23,15 +34,23 @@ pub struct Shared {
     /// Turns true (or closes) when the server stops: streams end, the loop exits.
     pub shutdown: signal::Receiver<bool>,
     pub addr: SocketAddr,
+    /// What the log checker needs (`SimOptions::ledger`), when asked for.
+    pub ledger: Option<Arc<Ledger>>,
 }
 
 impl Shared {
-    pub fn new(world: World, shutdown: signal::Receiver<bool>, addr: SocketAddr) -> Shared {
+    pub fn new(
+        world: World,
+        shutdown: signal::Receiver<bool>,
+        addr: SocketAddr,
+        ledger: Option<Arc<Ledger>>,
+    ) -> Shared {
         Shared {
             world: Mutex::new(world),
             kick: Notify::new(),
             shutdown,
             addr,
+            ledger,
         }
     }
 
@@ -210,7 +229,12 @@ pub async fn dispatch(
         (Method::GET, false, _) => api::list(&s, &t, &q, table),
         (Method::GET, true, None) => api::get(&s, &t, &q, table),
         (Method::GET, true, Some("log")) if t.kind() == Kind::Pod => {
-            log_api::logs(s.clone(), &t, &q)
+            let opened = Utc::now();
+            let follow = q.get("follow").is_some_and(|v| v == "true" || v == "1");
+            log_api::logs(s.clone(), &t, &q).map(|r| match &s.ledger {
+                Some(l) if follow => track(l.clone(), t.key().1, opened, r),
+                _ => r,
+            })
         }
         (Method::GET, true, Some("scale")) => write::scale_get(&s, &t),
         (Method::PATCH, true, sub) => write::patch(&s, &t, sub, &content_type, &body, &q),
@@ -223,6 +247,312 @@ pub async fn dispatch(
         )),
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Records a follow stream's start and end in the ledger; its end is `complete` when the
+/// server ended the body, not when the connection was cut or the client went away.
+fn track(ledger: Arc<Ledger>, pod: String, at: DateTime<Utc>, r: Response) -> Response {
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    let id = ledger.stream_id();
+    ledger.push(Record::Opened {
+        pod: pod.clone(),
+        id,
+        at,
+    });
+    let (parts, body) = r.into_parts();
+    let guard = StreamEnd {
+        ledger,
+        pod,
+        id,
+        complete: false,
+    };
+    let stream = futures_util::stream::unfold(
+        (body.into_data_stream(), guard),
+        |(mut body, mut guard)| async move {
+            use futures_util::StreamExt;
+            match body.next().await {
+                Some(chunk) => Some((chunk, (body, guard))),
+                None => {
+                    guard.finish();
+                    None
+                }
+            }
+        },
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+struct StreamEnd {
+    ledger: Arc<Ledger>,
+    pod: String,
+    id: u64,
+    complete: bool,
+}
+
+impl StreamEnd {
+    /// The server ended the body: everything it had went out.
+    fn finish(&mut self) {
+        self.complete = true;
+    }
+}
+
+impl Drop for StreamEnd {
+    fn drop(&mut self) {
+        self.ledger.push(Record::Closed {
+            pod: std::mem::take(&mut self.pod),
+            id: self.id,
+            at: Utc::now(),
+            complete: self.complete,
+        });
+    }
+}
+
+/// Asks for an API server restart (`Sim::restart_api`).
+pub struct Restart {
+    pub down: Duration,
+    pub reply: oneshot::Sender<std::io::Result<Restarted>>,
+}
+
+/// What a restart did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restarted {
+    /// Open connections (watches, log follows, idle keep-alives) cut when it went down.
+    pub connections_cut: usize,
+    /// When the connections were cut and the port closed…
+    pub down_at: DateTime<Utc>,
+    /// …and when it listened again.
+    pub up_at: DateTime<Utc>,
+}
+
+/// The accepted connections of one life of the API server, cut together when it goes down.
+struct CutListener {
+    inner: TcpListener,
+    cut: signal::Receiver<bool>,
+    open: Arc<AtomicUsize>,
+}
+
+impl axum::serve::Listener for CutListener {
+    type Io = CutIo;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (CutIo, SocketAddr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((io, addr)) => {
+                    let mut cut = self.cut.clone();
+                    self.open.fetch_add(1, Ordering::SeqCst);
+                    let io = CutIo {
+                        io,
+                        cut: Box::pin(async move {
+                            if cut.wait_for(|c| *c).await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                        }),
+                        is_cut: false,
+                        open: self.open.clone(),
+                    };
+                    return (io, addr);
+                }
+                // Out of file descriptors and the like: the real server backs off too.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that fails every read and write once its server goes down, so hyper drops it
+/// at once, mid-stream or idle, as the process of a killed API server would.
+struct CutIo {
+    io: TcpStream,
+    cut: Pin<Box<dyn Future<Output = ()> + Send>>,
+    is_cut: bool,
+    open: Arc<AtomicUsize>,
+}
+
+impl CutIo {
+    fn check(&mut self, cx: &mut Context<'_>) -> std::io::Result<()> {
+        if !self.is_cut && self.cut.as_mut().poll(cx).is_ready() {
+            self.is_cut = true;
+        }
+        if self.is_cut {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "the API server went down",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CutIo {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl AsyncRead for CutIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let me = self.get_mut();
+        if let Err(e) = me.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut me.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CutIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let me = self.get_mut();
+        if let Err(e) = me.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut me.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let me = self.get_mut();
+        if let Err(e) = me.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut me.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let me = self.get_mut();
+        if let Err(e) = me.check(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut me.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// The next restart asked for; never, once nobody can ask any more.
+async fn next_restart(rx: &mut mpsc::Receiver<Restart>) -> Restart {
+    match rx.recv().await {
+        Some(r) => r,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long a restart waits for the port to come free again before it gives up.
+const REBIND_FOR: Duration = Duration::from_secs(10);
+
+/// Serves the API on `listener` until the server stops; on each restart asked for, cuts every
+/// connection, closes the port for the downtime (connections are refused), forgets the watch
+/// history (older resourceVersions get 410 Gone), and listens again on the same port. The
+/// world and its controllers are not touched: they go on during the downtime.
+pub async fn serve_api(
+    mut listener: TcpListener,
+    app: axum::Router,
+    shared: Arc<Shared>,
+    mut restarts: mpsc::Receiver<Restart>,
+) {
+    let port = shared.addr.port();
+    loop {
+        let (cut_tx, cut_rx) = signal::channel(false);
+        let (end_tx, end_rx) = oneshot::channel::<()>();
+        let open = Arc::new(AtomicUsize::new(0));
+        let stop = shared.shutdown.clone();
+        let cut_listener = CutListener {
+            inner: listener,
+            cut: cut_rx,
+            open: open.clone(),
+        };
+        let serve = axum::serve(cut_listener, app.clone()).with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = super::stopped(stop) => {}
+                _ = end_rx => {}
+            }
+        });
+        // Boxed, so that it can be dropped (with the listener) before the downtime.
+        let mut serve = Box::pin(std::future::IntoFuture::into_future(serve));
+        let restart = tokio::select! {
+            // Stopped: streams end on the signal, and the server drains by itself.
+            _ = &mut serve => return,
+            r = next_restart(&mut restarts) => r,
+        };
+        let down_at = Utc::now();
+        let connections_cut = open.load(Ordering::SeqCst);
+        let _ = cut_tx.send(true);
+        let _ = end_tx.send(());
+        // The listener goes with the serve future: from here connections are refused.
+        let _ = tokio::time::timeout(Duration::from_secs(3), &mut serve).await;
+        drop(serve);
+        if let Some(l) = &shared.ledger {
+            l.push(Record::Down { at: down_at });
+        }
+        let stopped = tokio::select! {
+            _ = tokio::time::sleep(restart.down) => false,
+            _ = super::stopped(shared.shutdown.clone()) => true,
+        };
+        if stopped {
+            let _ = restart.reply.send(Err(std::io::Error::other(
+                "the demo cluster stopped during the restart",
+            )));
+            return;
+        }
+        // A restarted server has no watch cache: a watch from an older version gets 410 Gone.
+        shared.world().store.forget_history();
+        listener = match rebind(port).await {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = restart.reply.send(Err(e));
+                return;
+            }
+        };
+        let up_at = Utc::now();
+        if let Some(l) = &shared.ledger {
+            l.push(Record::Up { at: up_at });
+        }
+        let _ = restart.reply.send(Ok(Restarted {
+            connections_cut,
+            down_at,
+            up_at,
+        }));
+    }
+}
+
+/// Binds the port again; something else may hold it for a moment (bounded retries).
+async fn rebind(port: u16) -> std::io::Result<TcpListener> {
+    let end = tokio::time::Instant::now() + REBIND_FOR;
+    loop {
+        match super::listen(port) {
+            Ok(l) => return Ok(l),
+            Err(e) if tokio::time::Instant::now() >= end => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on 127.0.0.1:{port} again: {e}"),
+                ));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 #[cfg(test)]

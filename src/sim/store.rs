@@ -83,6 +83,14 @@ impl Store {
         self.window_start = self.rv;
     }
 
+    /// What a restarted API server's watch cache does: it starts at a new version, so every
+    /// version handed out before (even the latest, when nothing changed since) is Gone and a
+    /// watcher from before relists; lists from now on give the new version.
+    pub fn forget_history(&mut self) {
+        self.rv += 1;
+        self.mark_window();
+    }
+
     fn key_of(kind: Kind, meta: &ObjectMeta) -> ObjKey {
         (
             kind,
@@ -206,5 +214,21 @@ mod tests {
         s.remove(Kind::Pod, &mut p);
         assert!(s.get(Kind::Pod, "shop", "a").is_none());
         assert_eq!(s.list(Kind::Pod, None).count(), 0);
+    }
+
+    #[test]
+    fn forgetting_the_history_makes_every_earlier_version_gone() {
+        let mut s = Store::new(100);
+        let mut p = pod("a");
+        s.commit(Kind::Pod, &mut p);
+        let latest = s.rv();
+        assert!(matches!(s.resume(latest), Resume::From(..)));
+        s.forget_history();
+        assert!(matches!(s.resume(latest), Resume::Gone));
+        assert!(matches!(s.resume(s.rv()), Resume::From(b, _) if b.is_empty()));
+        assert_eq!(
+            s.get(Kind::Pod, "shop", "a").unwrap()["metadata"]["name"],
+            "a"
+        );
     }
 }

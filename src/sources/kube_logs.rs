@@ -92,6 +92,7 @@ pub async fn run_with(kube: Kube, spec: LogSpec, opts: FollowOptions, tx: mpsc::
         followers: HashMap::new(),
         relist: None,
         down_since: None,
+        relisted: std::sync::Arc::new(watch::channel(0).0),
     };
     loop {
         let seen = tokio::select! {
@@ -125,6 +126,11 @@ struct Pods {
     followers: HashMap<String, Follower>,
     relist: Option<HashSet<String>>,
     down_since: Option<DateTime<Utc>>,
+    /// Bumped when the API server answers again after a break: at each completed relist of
+    /// the pods, and by a follower whose stream opens after failures. A follower waiting out
+    /// its back-off (up to 5 s, or 30 s after giving up) then retries at once instead of
+    /// missing the lines of a pod that goes away meanwhile.
+    relisted: std::sync::Arc<watch::Sender<u64>>,
 }
 
 /// The batcher is gone: the app stopped listening.
@@ -157,6 +163,7 @@ impl Pods {
                 for name in gone {
                     self.detach(name).await?;
                 }
+                self.relisted.send_modify(|n| *n += 1);
             }
             Seen::Apply(p) => self.upsert(&p),
             Seen::Delete(p) => {
@@ -221,6 +228,7 @@ impl Pods {
             since,
             self.opts.idle,
             info_rx,
+            self.relisted.clone(),
             self.out.clone(),
         ));
         self.followers.insert(

@@ -131,6 +131,17 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(250u64 << failures.min(5).saturating_sub(1)).min(Duration::from_secs(5))
 }
 
+impl Ended {
+    /// Whether the server answered the request (a stream was opened).
+    fn opened(&self) -> bool {
+        match self {
+            Ended::Eof { .. } | Ended::Closed => true,
+            Ended::Idle { opened } => *opened,
+            Ended::Failed { delivered, .. } => *delivered > 0,
+        }
+    }
+}
+
 enum Ended {
     /// The server closed the stream (container stopped, or the connection was cut).
     Eof {
@@ -158,14 +169,18 @@ pub(crate) async fn follow_pod(
     since: Option<i64>,
     idle: Duration,
     mut info: watch::Receiver<PodLogInfo>,
+    back: std::sync::Arc<watch::Sender<u64>>,
     out: mpsc::Sender<Out>,
 ) {
+    let mut relisted = back.subscribe();
     let mut cursor = Cursor::default();
     let mut failures = 0u32;
     let mut attached = false;
     let mut first_attach: Option<Instant> = None;
     loop {
         let at_open = info.borrow_and_update().clone();
+        // Only a relist after this stream opens means the server came back.
+        relisted.borrow_and_update();
         let since_time = cursor.resume();
         let later = first_attach.map_or(0, whole_secs_since);
         first_attach.get_or_insert_with(Instant::now);
@@ -182,6 +197,10 @@ pub(crate) async fn follow_pod(
             ..Default::default()
         };
         let ended = read_stream(&api, &pod, &params, idle, &mut cursor, &out, &mut attached).await;
+        if failures > 0 && ended.opened() {
+            // Through after failures: the server is back, tell the followers still waiting.
+            back.send_modify(|n| *n += 1);
+        }
         let (delivered, error) = match ended {
             Ended::Closed => return,
             Ended::Idle { opened } => {
@@ -226,7 +245,10 @@ pub(crate) async fn follow_pod(
             }
             attached = false;
             // Nothing will work until something changes; a periodic retry covers a silent fix.
-            let _ = timeout(Duration::from_secs(30), info.changed()).await;
+            tokio::select! {
+                _ = timeout(Duration::from_secs(30), info.changed()) => {}
+                Ok(()) = relisted.changed() => {}
+            }
             failures = 0;
             continue;
         }
@@ -237,7 +259,11 @@ pub(crate) async fn follow_pod(
             return;
         }
         attached = false;
-        sleep(backoff(failures)).await;
+        // The pods were listed again since this stream broke: the API server is back.
+        tokio::select! {
+            _ = sleep(backoff(failures)) => {}
+            Ok(()) = relisted.changed() => failures = 0,
+        }
     }
 }
 

@@ -26,6 +26,7 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// screen does anything: leaving the alternate screen twice would move the cursor back over
 /// whatever was printed in between (a panic message, say).
 pub fn restore() {
+    silence_if_hung_up();
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
         let _ = execute!(
@@ -34,6 +35,19 @@ pub fn restore() {
             LeaveAlternateScreen,
             Show
         );
+    }
+}
+
+/// Once the terminal hung up, every write to it fails (EIO), and a failed `eprintln!` — ratatui
+/// showing the cursor on drop, the resume hint printed on exit — panics: the run would end
+/// with exit 101 instead of its own code. Standard output and error then go to /dev/null.
+fn silence_if_hung_up() {
+    if !hung_up() {
+        return;
+    }
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2_stdout(&null);
+        let _ = nix::unistd::dup2_stderr(&null);
     }
 }
 
@@ -101,6 +115,8 @@ impl Tui {
 
 impl Drop for Tui {
     fn drop(&mut self) {
+        // Also when the screen was already given back: ratatui's own drop writes next.
+        silence_if_hung_up();
         restore();
     }
 }

@@ -440,3 +440,43 @@ fn minute_summaries() {
     assert!(b.record(s).is_empty());
     assert_eq!(b.health("other"), Health::Unknown);
 }
+
+/// A target failing every other request gives no 2 equal verdicts in a row by itself: it is
+/// named as flapping (amber) once its last 5 requests changed outcome 3 times, and a single
+/// failure in a good stream is not flapping.
+#[test]
+fn a_flapping_target_turns_amber() {
+    let mut b = board(PLAIN);
+    feed(&mut b, (1..=4).map(|s| ok(s, 10)));
+    // One failure among good ones: amber pending, then green again.
+    assert!(
+        healths(&feed(
+            &mut b,
+            [fail(5, FailureKind::BadStatus(503)), ok(6, 10)]
+        ))
+        .is_empty()
+    );
+    assert_eq!(b.health("web"), Health::Green);
+    // Every other request fails from here.
+    let mut changes = Vec::new();
+    for s in 7..=12 {
+        let sample = if s % 2 == 1 {
+            fail(s, FailureKind::BadStatus(503))
+        } else {
+            ok(s, 10)
+        };
+        changes.extend(healths(&b.record(sample)));
+    }
+    assert_eq!(
+        changes,
+        [(
+            Health::Green,
+            Health::Amber,
+            "flapping: 2 of the last 5 requests failed".to_string()
+        )]
+    );
+    assert_eq!(b.health("web"), Health::Amber);
+    // It stays amber while it flaps, and turns green after good requests.
+    let c = feed(&mut b, (13..=17).map(|s| ok(s, 10)));
+    assert_eq!(healths(&c).last().unwrap().1, Health::Green);
+}

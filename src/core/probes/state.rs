@@ -5,7 +5,9 @@
 //! * **Red** when the last 3 requests (or more) all failed — a *hard* red — or, with an `slo`,
 //!   when it is breached over the window: error rate > `slo.error_rate`, or p50/p95/p99 >
 //!   their limits (each only when set).
-//! * **Amber** when not red but the last request failed, or (with an `slo`) the last request
+//! * **Amber** when not red but the requests flap (of the last 5, each one's outcome differs
+//!   from the one before at least 3 times: a target failing every other request never gives
+//!   2 equal verdicts in a row otherwise), or the last request failed, or (with an `slo`) the last request
 //!   alone took longer than the p95 limit, or a percentile or the error rate is at 80–100 % of
 //!   its limit, or the certificate expires within `cert_days_min` days.
 //! * **Green** otherwise.
@@ -31,6 +33,10 @@ pub const LATENCY_CAP: usize = 60;
 const HARD_STREAK: u32 = 3;
 /// Consecutive samples a new verdict needs before the state follows it.
 const HOLD: u32 = 2;
+/// Flapping: of the last `FLAP_SPAN` requests, at least `FLAP_CHANGES` times one failed and
+/// the next passed, or the other way round.
+const FLAP_SPAN: usize = 5;
+const FLAP_CHANGES: usize = 3;
 
 /// What one sample says about a probe.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,6 +236,12 @@ impl ProbeState {
         if !breaches.is_empty() {
             return v(Health::Red, breaches.join(", "));
         }
+        if let Some(failed) = self.flapping() {
+            return v(
+                Health::Amber,
+                format!("flapping: {failed} of the last {FLAP_SPAN} requests failed"),
+            );
+        }
         if last.is_error() {
             return v(Health::Amber, format!("last request failed: {}", label()));
         }
@@ -257,6 +269,20 @@ impl ProbeState {
             None => "ok".into(),
         };
         v(Health::Green, detail)
+    }
+
+    /// How many of the last [`FLAP_SPAN`] requests failed, when their outcomes flap.
+    fn flapping(&self) -> Option<usize> {
+        let last: Vec<bool> = self
+            .window
+            .iter()
+            .rev()
+            .take(FLAP_SPAN)
+            .map(Sample::is_error)
+            .collect();
+        let changes = last.windows(2).filter(|w| w[0] != w[1]).count();
+        (last.len() == FLAP_SPAN && changes >= FLAP_CHANGES)
+            .then(|| last.iter().filter(|f| **f).count())
     }
 
     /// Hysteresis: follows `v` when it is the first verdict, a hard red, or the second in a row.

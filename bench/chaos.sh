@@ -9,6 +9,7 @@
 #   bench/chaos.sh --downtime S    restarts case: seconds the API server stays down (default 2)
 #   bench/chaos.sh --replicas N    restarts case: web's replicas during the rollout (default 10)
 #   bench/chaos.sh --skip-build    use target/release/shipdeck as it is (or $SHIPDECK_BIN)
+#   bench/chaos.sh --quick         the cases of bench/chaos.d at smoke sizes (for CI)
 #
 # Case "kill -9": a headless run of a 20-step checklist is killed with SIGKILL at N random
 # moments (a random delay of 0.05–1.5 s after each start or resume). After every kill: the
@@ -41,6 +42,7 @@ DOWNTIME=2
 REPLICAS=10
 BUILD=1
 ONLY=""
+QUICK=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --kills) KILLS="$2"; shift ;;
@@ -49,14 +51,21 @@ while [ $# -gt 0 ]; do
     --replicas) REPLICAS="$2"; shift ;;
     --only) ONLY="$2"; shift ;;
     --skip-build) BUILD=0 ;;
+    --quick) QUICK=1 ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "chaos.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
-case "$ONLY" in
-"" | kill9 | restarts) ;;
-*) echo "chaos.sh: unknown case $ONLY (kill9, restarts)" >&2; exit 2 ;;
+# More cases live in bench/chaos.d/NAME.sh, each defining `case_NAME` (and its QUICK
+# sizes from $QUICK); they are run after the ones here, in name order.
+EXTRA=()
+for f in "$ROOT"/bench/chaos.d/*.sh; do
+    [ -e "$f" ] && EXTRA+=("$(basename "$f" .sh)")
+done
+case " kill9 restarts ${EXTRA[*]} " in
+*" ${ONLY:-kill9} "*) ;;
+*) echo "chaos.sh: unknown case $ONLY (kill9, restarts${EXTRA[*]:+, ${EXTRA[*]}})" >&2; exit 2 ;;
 esac
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
@@ -382,6 +391,13 @@ YAML
 
 want kill9 && case_kill9
 want restarts && case_restarts
+for c in "${EXTRA[@]}"; do
+    if want "$c"; then
+        # shellcheck source=/dev/null
+        source "$ROOT/bench/chaos.d/$c.sh"
+        "case_$c"
+    fi
+done
 
 echo
 echo "chaos — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"

@@ -15,9 +15,10 @@ use tokio::sync::{mpsc, watch};
 /// At most 30 frames a second.
 const FRAME: Duration = Duration::from_millis(33);
 /// Background news alone (log lines, step output, probe samples, cluster changes, the clock)
-/// redraws at most this often: a flood of it costs four frames a second, not thirty, and
+/// redraws at most this often: a flood of it costs two frames a second, not thirty, and
 /// everything that arrived is there at the next frame. Keys and step states redraw at once.
-const LAZY_FRAME: Duration = Duration::from_millis(250);
+/// (250 ms cost a fifth more CPU in the steady state, BENCHMARKS.md.)
+const LAZY_FRAME: Duration = Duration::from_millis(500);
 /// Messages handled before the screen gets a chance to catch up.
 const BATCH: usize = 256;
 

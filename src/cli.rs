@@ -116,6 +116,9 @@ pub struct DemoArgs {
     /// Burst mode: every followed log stream first serves LINES lines as fast as the client reads
     #[arg(long, default_value_t = 0, value_name = "LINES")]
     pub log_burst: usize,
+    /// Burst pacing: lines per second per stream (0: as fast as the client reads)
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub log_burst_rate: f64,
     /// Port to serve on [default: a free one]
     #[arg(long)]
     pub port: Option<u16>,

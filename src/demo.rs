@@ -26,6 +26,7 @@ pub async fn run(global: &Global, args: &DemoArgs) -> i32 {
         pods: args.pods,
         log_rate: args.log_rate,
         log_burst: args.log_burst,
+        log_burst_rate: args.log_burst_rate,
         dir: dir.clone(),
         ledger: args.log_ledger.clone().map(sim::ledger::To::File),
         ..SimOptions::default()

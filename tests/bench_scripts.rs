@@ -97,3 +97,115 @@ fn compare_quick_smoke() {
         );
     }
 }
+
+/// The row of `chaos.sh --only CASE --quick --skip-build` that starts with `start`; panics
+/// with the script's output when the script failed or printed no such row.
+fn chaos_row(case: &str, start: &str) -> String {
+    let (ok, out, err) = run("chaos.sh", &["--only", case, "--quick", "--skip-build"]);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no {case} row:\n{out}\n{err}"))
+        .to_string();
+    assert!(ok && row.ends_with("| pass |"), "{row}\n{err}");
+    row
+}
+
+/// Probe targets that refuse, hang, reset mid-response, answer late or slower than the
+/// interval, or flap: each probe's failure is named, one request in flight per probe.
+#[test]
+fn chaos_probes_smoke() {
+    let row = chaos_row("probes", "| probe targets");
+    for figure in [
+        "red \"3 failures in a row: connection refused\"",
+        "hang: ",
+        "red \"3 failures in a row: timeout\"",
+        "reset: ",
+        "red \"3 failures in a row: error\"",
+        "max 1 in flight), 0 errors, green",
+        "answers 503 (one verdict a sample)",
+    ] {
+        assert!(row.contains(figure), "{figure:?} missing: {row}");
+    }
+    assert!(!row.contains("max 2 in flight"), "{row}");
+}
+
+/// SIGHUP, SIGTERM and a panic in the cockpit: exit codes, the step's process group gone,
+/// the journal ended, the terminal restored.
+#[test]
+fn chaos_signals_smoke() {
+    let row = chaos_row("signals", "| SIGHUP, SIGTERM, panic");
+    for figure in [
+        "SIGHUP (pane killed): exit 3 ",
+        "SIGTERM: exit 3 ",
+        "panic in the TUI: exit 101 ",
+        "\"step_finished nap interrupted → run_finished interrupted\"",
+        "\"step_finished nap interrupted → run_finished aborted\"",
+        "terminal restored (icanon echo, alternate screen off), panic message",
+    ] {
+        assert!(row.contains(figure), "{figure:?} missing: {row}");
+    }
+}
+
+/// A full disk at the start, between steps and while a step runs, and a read-only runs dir:
+/// refused or stopped with the file and the reason, nothing run that was not recorded.
+#[test]
+fn chaos_disk_smoke() {
+    let row = chaos_row("disk", "| disk full");
+    for figure in [
+        "full at the start (`ulimit -f 0`): exit 2, no step ran, no journal left",
+        "full after the lock (`prlimit --fsize=150`): exit 2, no step ran, no journal left",
+        "full between steps: exit 1",
+        "full while a step runs (next event a probe's change): exit 1",
+        "its group gone: yes",
+        "`--resume` with room: exit 0",
+    ] {
+        assert!(row.contains(figure), "{figure:?} missing: {row}");
+    }
+}
+
+/// Log streams cut by EOF and hung (idle limit 3 s under --quick): every cut detected, each
+/// hung stream resumed after the idle limit, no log line lost or received twice.
+#[test]
+fn chaos_logstreams_smoke() {
+    let (ok, out, err) = run(
+        "chaos.sh",
+        &["--only", "logstreams", "--quick", "--skip-build"],
+    );
+    assert!(ok, "chaos.sh failed:\n{out}\n{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| log streams cut by EOF and hung"))
+        .unwrap_or_else(|| panic!("no logstreams row:\n{out}\n{err}"));
+    assert!(row.ends_with("| pass |"), "{row}");
+    assert!(
+        row.contains("2 EOF cuts") && row.contains("detected by 3, 3 of 3 pods"),
+        "{row}"
+    );
+    assert!(row.contains("hang→resume ") && !row.contains('?'), "{row}");
+    assert!(row.contains(" 0 lost, 0 duplicated"), "{row}");
+    assert!(!out.contains("| kill -9"), "--only runs one case");
+}
+
+/// A paced log flood (100,000 lines in 4 s under --quick) followed by the cockpit in tmux:
+/// every line received, keys answered, peak RSS under the cap.
+#[test]
+fn chaos_flood_smoke() {
+    let (ok, out, err) = run("chaos.sh", &["--only", "flood", "--quick", "--skip-build"]);
+    assert!(ok, "chaos.sh failed:\n{out}\n{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| log flood"))
+        .unwrap_or_else(|| panic!("no flood row:\n{out}\n{err}"));
+    assert!(row.ends_with("| pass |"), "{row}");
+    for figure in [
+        "100000 lines received in ",
+        "peak RSS ",
+        " dropped on the last screen",
+        "keys through tmux",
+        "inside the cockpit",
+    ] {
+        assert!(row.contains(figure), "no {figure:?} in {row}");
+    }
+    assert!(!row.contains("NA"), "{row}");
+}

@@ -563,3 +563,77 @@ async fn api_restart_keeps_the_world_cuts_streams_and_forgets_the_watch_history(
     assert!(cut_stream, "the follow stream is recorded as cut");
     sim.stop().await;
 }
+
+/// `--log-burst-rate`: a paced burst takes about lines / rate (checked loosely, from below
+/// only: a loaded machine may be slower) and still delivers every line, each with its own
+/// later timestamp, stamped as it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_burst_takes_its_time_and_delivers_every_line() {
+    const BURST: usize = 1500;
+    const RATE: f64 = 1000.0;
+    let (sim, _dir) = start(SimOptions {
+        log_rate: 0.0,
+        log_burst: BURST,
+        log_burst_rate: RATE,
+        ..Default::default()
+    })
+    .await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::default_namespaced(c.clone());
+    let list = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap();
+    let pod = list.items[0].metadata.name.clone().unwrap();
+    let lp = LogParams {
+        follow: true,
+        timestamps: true,
+        tail_lines: Some(0),
+        ..Default::default()
+    };
+    let t0 = std::time::Instant::now();
+    let mut lines = pods.log_stream(&pod, &lp).await.unwrap().lines();
+    let mut got: Vec<(String, String)> = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while got.len() < BURST {
+            let line = lines
+                .try_next()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            let (ts, text) = line.split_once(' ').expect("a timestamp first");
+            got.push((ts.to_string(), text.to_string()));
+        }
+    })
+    .await
+    .expect("every line of the paced burst arrives");
+    let took = t0.elapsed().as_secs_f64();
+    let expected = BURST as f64 / RATE;
+    assert!(
+        took >= 0.8 * expected,
+        "a burst of {BURST} lines at {RATE}/s took {took:.2} s, under 80 % of {expected} s"
+    );
+    let web_traffic = |t: &str| t.starts_with("INFO ") || t.starts_with("WARN slow request");
+    assert!(got.iter().all(|(_, t)| web_traffic(t)), "{:?}", &got[..5]);
+    let stamps: Vec<chrono::DateTime<chrono::Utc>> = got
+        .iter()
+        .map(|(ts, _)| ts.parse().expect("RFC 3339 timestamps"))
+        .collect();
+    assert!(
+        stamps.windows(2).all(|w| w[0] < w[1]),
+        "every line has its own, later timestamp"
+    );
+    // Stamped as sent: the first chunk (a twentieth of a second's lines) to the last spans
+    // most of the burst's time.
+    let span = (stamps[BURST - 1] - stamps[0]).as_seconds_f64();
+    let chunk = RATE / 20.0;
+    assert!(
+        span >= 0.8 * (BURST as f64 - chunk) / RATE,
+        "timestamps span {span:.2} s"
+    );
+    // Nothing more: no live lines (log rate 0), and no second burst.
+    let more = tokio::time::timeout(Duration::from_millis(300), lines.try_next()).await;
+    assert!(more.is_err(), "no line after the burst: {more:?}");
+    drop(lines);
+    sim.stop().await;
+}

@@ -8,6 +8,9 @@
 //! `kubectl annotate deployment web shipdeck.demo/log-hang-after=20` applies to the next
 //! streams without a rollout. Burst mode is off for such streams (a burst's lines are not
 //! kept, so they could not be asked for again).
+//!
+//! Burst mode (`--log-burst LINES`) serves LINES pre-generated lines first, as fast as the
+//! client reads, or paced at `--log-burst-rate R` lines a second per stream.
 
 use super::logs::{App, LogLine};
 use super::pod_status::first_container;
@@ -62,6 +65,13 @@ impl Format {
 
 /// Burst lines per chunk sent to the client: a burst is never built whole in memory.
 const BURST_CHUNK: usize = 512;
+
+/// Burst lines per chunk when paced at `rate` lines a second: a twentieth of a second's
+/// lines, at least 1, at most [`BURST_CHUNK`].
+fn burst_chunk_lines(rate: f64) -> usize {
+    // The float-to-int cast saturates; NaN (never passed: the rate is checked) gives 0.
+    ((rate / 20.0).ceil() as usize).clamp(1, BURST_CHUNK)
+}
 
 /// Renders burst lines `from..from + n` (cycling through the pool) into one chunk, each
 /// with its own nanosecond timestamp after `after`; returns the chunk, the last timestamp,
@@ -289,10 +299,37 @@ async fn follow_pod(
     }
     let mut burst_end = None;
     if let Some(b) = burst {
-        // As fast as the client reads: the channel's capacity is the only pacing.
+        // Unpaced: as fast as the client reads, the channel's capacity the only pacing.
+        // Paced (`rate` lines a second): by an absolute schedule, so the chunk ending at line
+        // k leaves no earlier than start + k / rate and a late wake-up does not add up; in
+        // chunks of a twentieth of a second's lines, so the stream stays smooth.
+        let paced = b.rate > 0.0;
+        let chunk_lines = if paced {
+            burst_chunk_lines(b.rate)
+        } else {
+            BURST_CHUNK
+        };
+        let start = tokio::time::Instant::now();
         let (mut sent, mut last) = (0, None);
         while sent < b.lines {
-            let n = BURST_CHUNK.min(b.lines - sent);
+            let n = chunk_lines.min(b.lines - sent);
+            if paced {
+                // A rate so low that the time is past any clock's range: never due.
+                let due = std::time::Duration::try_from_secs_f64((sent + n) as f64 / b.rate)
+                    .ok()
+                    .and_then(|d| start.checked_add(d));
+                let wait = async {
+                    match due {
+                        Some(due) => tokio::time::sleep_until(due).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tx.closed() => return,
+                    _ = wait => {}
+                }
+            }
             let (chunk, at, open) = burst_chunk(&mut fmt, &b.pool, sent, n, last);
             last = Some(at);
             burst_end = last;

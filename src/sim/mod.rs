@@ -63,6 +63,9 @@ pub struct SimOptions {
     /// Burst mode (`--log-burst LINES`): every follow stream first serves this many
     /// pre-generated lines as fast as the client reads them, then goes on live. 0: off.
     pub log_burst: usize,
+    /// Burst pacing (`--log-burst-rate R`): lines per second per stream; 0: as fast as the
+    /// client reads.
+    pub log_burst_rate: f64,
     /// Where the kubeconfig is written.
     pub dir: PathBuf,
     /// `spec.progressDeadlineSeconds` of the seeded deployments (tests shorten it).
@@ -81,6 +84,7 @@ impl Default for SimOptions {
             pods: 0,
             log_rate: 2.0,
             log_burst: 0,
+            log_burst_rate: 0.0,
             dir: std::env::temp_dir(),
             progress_deadline_seconds: 20,
             ledger: None,

@@ -28,8 +28,11 @@ pub struct Config {
     pub namespace: String,
     pub scenario: Scenario,
     pub log_rate: f64,
-    /// Lines every follow stream serves first, as fast as the client reads (0: no burst).
+    /// Lines every follow stream serves first, as fast as the client reads or paced by
+    /// `log_burst_rate` (0: no burst).
     pub log_burst: usize,
+    /// Burst lines per second per stream (0: as fast as the client reads).
+    pub log_burst_rate: f64,
     pub pods: usize,
     pub progress_deadline: i32,
     /// Log lines kept per pod: fewer when there are many pods, so memory stays bounded.
@@ -47,6 +50,11 @@ impl Config {
                 0.0
             },
             log_burst: o.log_burst,
+            log_burst_rate: if o.log_burst_rate.is_finite() {
+                o.log_burst_rate.max(0.0)
+            } else {
+                0.0
+            },
             pods: o.pods,
             progress_deadline: o.progress_deadline_seconds.max(1),
             log_cap: (200_000 / (o.pods + 4)).clamp(100, 1000),
@@ -147,6 +155,8 @@ pub struct World {
 pub struct Burst {
     pub lines: usize,
     pub pool: Arc<[Arc<str>]>,
+    /// Lines per second (0: as fast as the client reads).
+    pub rate: f64,
 }
 
 impl World {
@@ -210,7 +220,11 @@ impl World {
             .entry(app)
             .or_insert_with(|| super::logs::burst_pool(app, seed))
             .clone();
-        Some(Burst { lines, pool })
+        Some(Burst {
+            lines,
+            pool,
+            rate: self.cfg.log_burst_rate,
+        })
     }
 
     pub fn seeding(&self) -> bool {

@@ -3,7 +3,8 @@
 # verdict per case; exits non-zero when a case failed.
 #
 #   bench/chaos.sh                 every case, full size
-#   bench/chaos.sh --only CASE     one case: kill9 or restarts
+#   bench/chaos.sh --only CASE     one case: kill9, restarts, or one of bench/chaos.d (disk, flood,
+#                                  logstreams, probes, signals; each file says what it does)
 #   bench/chaos.sh --kills N       kill -9 case: N kills (default 30)
 #   bench/chaos.sh --restarts N    restarts case: N API server restarts (default 3)
 #   bench/chaos.sh --downtime S    restarts case: seconds the API server stays down (default 2)

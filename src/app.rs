@@ -86,7 +86,7 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
                 b.pods_drawn = b.pods_drawn.max(pods_known);
                 if b.done() {
                     drop(tui);
-                    b.report();
+                    b.report(&app.model.logs);
                     return Ok(0);
                 }
             }
@@ -178,7 +178,7 @@ pub async fn run(mut app: App) -> std::io::Result<i32> {
             && b.done()
         {
             drop(tui);
-            b.report();
+            b.report(&app.model.logs);
             return Ok(0);
         }
     }

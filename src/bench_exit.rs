@@ -68,7 +68,9 @@ impl Bench {
     }
 
     /// `SHIPDECK_BENCH <what> <ms>`, then `keys <n> <median ms> <max ms>` when keys came.
-    pub fn report(&self) {
+    /// Prints the line, with the log lines held and dropped (the buffer's cap at work) last:
+    /// `SHIPDECK_BENCH <what> <ms> [keys <n> <median> <max>] held <n> dropped <n>`.
+    pub fn report(&self, logs: &crate::core::logs::LogBuffer) {
         let ms = ms_since_process_start().unwrap_or(f64::NAN);
         let mut keys = self.key_ms.clone();
         keys.sort_by(f64::total_cmp);
@@ -78,8 +80,10 @@ impl Bench {
         };
         let _ = writeln!(
             std::io::stderr(),
-            "SHIPDECK_BENCH {} {ms:.1}{extra}",
-            self.what
+            "SHIPDECK_BENCH {} {ms:.1}{extra} held {} dropped {}",
+            self.what,
+            logs.lines.len(),
+            logs.dropped
         );
     }
 }

@@ -85,9 +85,10 @@ case_flood() {
     fi
     wait "$sampler" 2>/dev/null
     demo_stop
-    # SHIPDECK_BENCH logs=N MS [keys N MEDIAN MAX]
-    local ms in_n in_med in_max
+    # SHIPDECK_BENCH logs=N MS [keys N MEDIAN MAX] held N dropped N
+    local ms in_n in_med in_max held held_dropped
     read -r ms in_n in_med in_max <<<"$(awk '/^SHIPDECK_BENCH / { print $3, ($4 == "keys" ? $5 " " $6 " " $7 : "0 NA NA"); exit }' "$err" 2>/dev/null)"
+    read -r held held_dropped <<<"$(awk '/^SHIPDECK_BENCH / { for (i = 4; i < NF; i++) { if ($i == "held") h = $(i + 1); if ($i == "dropped") d = $(i + 1) }; print h, d; exit }' "$err" 2>/dev/null)"
     local secs peak_mb rss_end_mb n med p95 max dropped
     secs=$(awk -v m="${ms:-NA}" 'BEGIN { if (m == "NA") print "NA"; else printf "%.1f", m / 1000 }')
     peak_mb=$(awk '{ if ($2 > m) m = $2; if ($1 > m) m = $1 } END { printf "%.0f", m / 1024 }' "$WORK/flood.rss")
@@ -103,11 +104,14 @@ case_flood() {
     local held_max=""
     [ -n "$dropped" ] && held_max=$((total - dropped))
     log "    log pane at the last screen captured: +${dropped:-?} dropped, so it held at most ${held_max:-?} lines (cap 20,000)"
+    log "    log buffer when the cockpit left: ${held:-?} lines held, ${held_dropped:-?} dropped"
     [ -n "$ms" ] || fail "flood: the cockpit did not report every line received: $(head -3 "$err" 2>/dev/null)"
     [ -n "$ms" ] && { awk -v m="$ms" -v s="$paced_s" 'BEGIN { exit !(m >= 800 * s) }' || fail "flood: $total lines in $secs s, under 80 % of the paced $paced_s s"; }
     [ "${peak_mb:-0}" -gt 0 ] && [ "$peak_mb" -le 100 ] || fail "flood: peak RSS ${peak_mb} MB (cap 100 MB)"
     [ "$n" -gt 0 ] || fail "flood: no key answered through tmux"
     [ "${in_n:-0}" -gt 0 ] && awk -v m="$in_max" 'BEGIN { exit !(m + 0 <= 100) }' || fail "flood: keys inside the cockpit: max ${in_max} ms (want ≤ 100)"
     [ -n "$dropped" ] && [ "$dropped" -gt 0 ] || fail "flood: the log pane never showed lines dropped at its cap"
-    ROWS+=("| $name | $total lines received in $secs s (from the cockpit's start); peak RSS $peak_mb MB (VmHWM); log pane: +$dropped dropped on the last screen captured, so at most $held_max lines held then (cap 20,000); keys through tmux (includes tmux and its polling) median $med / p95 $p95 / max $max ms of $n; inside the cockpit (key in its loop → frame drawn) $in_n keys, median $in_med / max $in_max ms | $([ "$FAILED" = "$FAILED_BEFORE" ] && echo pass || echo FAIL) |")
+    [ -n "$held" ] && [ "$held" -le 20000 ] || fail "flood: ${held:-no count of} lines held when the cockpit left (cap 20,000)"
+    [ -n "$held" ] && [ $((held + held_dropped)) = "$total" ] || fail "flood: held $held + dropped $held_dropped is not the $total lines received"
+    ROWS+=("| $name | $total lines received in $secs s (from the cockpit's start); peak RSS $peak_mb MB (VmHWM); log buffer at the end: $held lines held, $held_dropped dropped (cap 20,000; +$dropped dropped on the last screen captured); keys through tmux (includes tmux and its polling) median $med / p95 $p95 / max $max ms of $n; inside the cockpit (key in its loop → frame drawn) $in_n keys, median $in_med / max $in_max ms | $([ "$FAILED" = "$FAILED_BEFORE" ] && echo pass || echo FAIL) |")
 }

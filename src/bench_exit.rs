@@ -154,7 +154,7 @@ impl Received {
                     "line\t{}\t{}\t{}\t{at}",
                     l.pod,
                     l.ts.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-                    escape(&l.text)
+                    crate::sim::ledger::escape(&l.text)
                 )
                 .is_ok()
             }),
@@ -177,21 +177,6 @@ impl Received {
         // A bench hook that cannot write stops writing; the cockpit goes on.
         self.failed = !(ok && self.out.flush().is_ok());
     }
-}
-
-/// `\`, tab, CR and LF as `\\`, `\t`, `\r`, `\n`: one field of a tab-separated line.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Milliseconds since the kernel started this process: `/proc/self/stat` field 22

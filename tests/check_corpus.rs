@@ -59,7 +59,7 @@ fn shipdeck(args: &[&str]) -> Output {
         .expect("run shipdeck")
 }
 
-fn shipdeck_stdin(args: &[&str], input: &str) -> Output {
+fn shipdeck_stdin(args: &[&str], input: impl AsRef<[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .args(args)
         .current_dir(root())
@@ -73,7 +73,7 @@ fn shipdeck_stdin(args: &[&str], input: &str) -> Output {
         .stdin
         .take()
         .unwrap()
-        .write_all(input.as_bytes())
+        .write_all(input.as_ref())
         .unwrap();
     child.wait_with_output().expect("wait for shipdeck")
 }
@@ -567,22 +567,7 @@ fn check_reports_an_invalid_checklist_from_stdin_as_stdin() {
 /// Standard input that is not UTF-8 is reported where its first bad byte is, as a file is.
 #[test]
 fn check_reports_stdin_that_is_not_utf8_at_its_first_bad_byte() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
-        .args(["check", "-"])
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run shipdeck");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"name: a\r\nphases: \xff\r\n")
-        .unwrap();
-    let out = child.wait_with_output().expect("wait for shipdeck");
+    let out = shipdeck_stdin(&["check", "-"], b"name: a\r\nphases: \xff\r\n");
     assert_eq!(out.status.code(), Some(EXIT_CHECKLIST_ERROR));
     let (reported, summary) = parse_stderr(&text(&out.stderr)).unwrap();
     assert_eq!(reported.len(), 1, "{reported:?}");

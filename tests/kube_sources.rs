@@ -1,12 +1,14 @@
 //! Kube sources, actions and waits over real HTTP against the demo cluster on 127.0.0.1.
 
+mod common;
+
 use shipdeck::config::checklist::{
     Action, ActionKind, Cluster, LogSpec, Target, Wait, WaitKind, WorkloadKind,
 };
 use shipdeck::core::kube::{Rollout, rollout_status};
 use shipdeck::core::msg::{KubeMsg, LogLine, LogStreamState, Msg, Stream, WaitResult};
-use shipdeck::sim::{self, Scenario, Sim, SimOptions};
-use shipdeck::sources::kube_client::{ClusterTarget, Kube, connect};
+use shipdeck::sim::{Scenario, Sim, SimOptions};
+use shipdeck::sources::kube_client::Kube;
 use shipdeck::sources::{kube_actions, kube_logs, kube_wait, kube_watch};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -44,7 +46,7 @@ fn no_abort() -> watch::Receiver<bool> {
 }
 
 async fn start(scenario: Scenario, port: Option<u16>, dir: &tempfile::TempDir) -> (Sim, Kube) {
-    let sim = sim::start(SimOptions {
+    let (sim, kube) = common::demo::cluster(SimOptions {
         dir: dir.path().to_path_buf(),
         scenario,
         port,
@@ -52,15 +54,7 @@ async fn start(scenario: Scenario, port: Option<u16>, dir: &tempfile::TempDir) -
         log_rate: 10.0,
         ..Default::default()
     })
-    .await
-    .expect("demo cluster starts");
-    assert!(sim.addr.ip().is_loopback());
-    let kube = connect(&ClusterTarget {
-        kubeconfig: Some(sim.kubeconfig.clone()),
-        ..Default::default()
-    })
-    .await
-    .expect("kubeconfig of the demo cluster loads");
+    .await;
     assert_eq!(kube.namespace, "shop");
     (sim, kube)
 }

@@ -3,6 +3,8 @@
 //! stream after its idle limit and resumes from the last timestamp, and every line of every
 //! pod arrives once, checked line by line against what the server holds.
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use futures_util::io::AsyncBufReadExt;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -11,8 +13,8 @@ use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
 use serde_json::json;
 use shipdeck::config::checklist::LogSpec;
 use shipdeck::core::msg::{LogStreamState, Msg};
-use shipdeck::sim::{self, Sim, SimOptions};
-use shipdeck::sources::kube_client::{ClusterTarget, Kube, connect};
+use shipdeck::sim::{Sim, SimOptions};
+use shipdeck::sources::kube_client::Kube;
 use shipdeck::sources::kube_logs::{FollowOptions, run_with};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,21 +32,12 @@ const LIMIT: Duration = Duration::from_secs(20);
 type Line = (DateTime<Utc>, String);
 
 async fn start(log_rate: f64, dir: &tempfile::TempDir) -> (Sim, Kube) {
-    let sim = sim::start(SimOptions {
+    common::demo::cluster(SimOptions {
         dir: dir.path().to_path_buf(),
         log_rate,
         ..Default::default()
     })
     .await
-    .expect("demo cluster starts");
-    assert!(sim.addr.ip().is_loopback());
-    let kube = connect(&ClusterTarget {
-        kubeconfig: Some(sim.kubeconfig.clone()),
-        ..Default::default()
-    })
-    .await
-    .expect("kubeconfig of the demo cluster loads");
-    (sim, kube)
 }
 
 /// Sets (or with None removes) the hang annotation on a deployment, as `kubectl annotate` does.

@@ -20,6 +20,8 @@ use shipdeck::core::update::update;
 use shipdeck::ui::{Theme, clock, render};
 use std::sync::Arc;
 
+pub mod demo;
+
 /// A scenario: a model drawn with the named built-in layout.
 pub type Scenario = fn(&str) -> Model;
 

@@ -156,8 +156,9 @@ pub fn read_journal(path: &Path) -> io::Result<ReadJournal> {
 }
 
 /// Parses journal bytes. A bad last line without its newline is a torn write from a crash and
-/// is ignored with a warning; any other bad line (a line that is not UTF-8 is damaged, see
-/// [`Entry::from_line`]) is skipped with a warning naming its line.
+/// is ignored with a warning; any other bad line is skipped with a warning naming its line. A
+/// line that is not UTF-8 is damaged: it is read with U+FFFD in place of the bad bytes when it
+/// still parses ([`Entry::from_damaged_line`]), with a warning, and skipped otherwise.
 pub fn parse_journal(bytes: &[u8], name: &str) -> ReadJournal {
     let mut out = ReadJournal {
         complete_len: bytes
@@ -175,6 +176,17 @@ pub fn parse_journal(bytes: &[u8], name: &str) -> ReadJournal {
         match Entry::from_line(line) {
             Ok(Some(e)) => out.entries.push(e),
             Ok(None) => {}
+            // Not the unterminated last line: that one is a torn write, whatever it holds.
+            Err(err)
+                if (complete || i + 1 < lines.len())
+                    && Entry::from_damaged_line(line).is_some() =>
+            {
+                out.entries.extend(Entry::from_damaged_line(line));
+                out.warnings.push(format!(
+                    "{name}:{}: read a damaged event with its bad bytes replaced: {err}",
+                    i + 1
+                ));
+            }
             Err(err) => {
                 let torn = i + 1 == lines.len() && !complete;
                 out.warnings.push(if torn {

@@ -41,8 +41,17 @@ pub fn restore() {
 /// Once the terminal hung up, every write to it fails (EIO), and a failed `eprintln!` — ratatui
 /// showing the cursor on drop, the resume hint printed on exit — panics: the run would end
 /// with exit 101 instead of its own code. Standard output and error then go to /dev/null.
+/// What is polled is standard output, where the screen is drawn: standard input may be a pipe
+/// that ended while the terminal is fine, and a message printed there must not be lost.
 fn silence_if_hung_up() {
-    if !hung_up() {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdout = io::stdout();
+    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
+    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
+    let hung_up = matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        && fds[0].revents().is_some_and(|r| r.intersects(gone));
+    if !hung_up {
         return;
     }
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {

@@ -817,3 +817,22 @@ fn new_log_lines_ask_for_a_slower_redraw_than_other_changes() {
     assert!(m.lazy_dirty && !m.dirty);
     assert_eq!(m.logs.visible().count(), 1);
 }
+
+/// A log follower that reattaches says `Attached` again: the same state changes nothing drawn
+/// (no frame, no version), while a real change still does.
+#[test]
+fn an_unchanged_log_stream_state_changes_nothing() {
+    use shipdeck::core::msg::LogStreamState;
+    let mut m = model_with(&[]);
+    let state = |s: LogStreamState| Msg::LogStream {
+        pod: "web-1".into(),
+        state: s,
+    };
+    update(&mut m, state(LogStreamState::Attached));
+    (m.dirty, m.lazy_dirty) = (false, false);
+    let v = m.version;
+    update(&mut m, state(LogStreamState::Attached));
+    assert_eq!((m.dirty, m.lazy_dirty, m.version), (false, false, v));
+    update(&mut m, state(LogStreamState::Retrying("refused".into())));
+    assert!(m.dirty && m.version > v);
+}

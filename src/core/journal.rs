@@ -262,6 +262,17 @@ impl Entry {
             .map_err(|e| e.to_string())
     }
 
+    /// A line [`Entry::from_line`] rejected as not UTF-8, read with U+FFFD in place of its bad
+    /// bytes: None when it is not UTF-8-damaged or does not parse even so. A damaged byte inside
+    /// a text (a comment, an output path) must not drop the event: a lost `step_finished` would
+    /// make `--resume` run a finished step again. Readers warn about the line.
+    pub fn from_damaged_line(line: &[u8]) -> Option<Entry> {
+        if std::str::from_utf8(line).is_ok() {
+            return None;
+        }
+        serde_json::from_str(&String::from_utf8_lossy(line)).ok()
+    }
+
     /// Events that end a step or a run are made durable with fsync.
     pub fn is_boundary(&self) -> bool {
         matches!(
@@ -327,5 +338,17 @@ mod tests {
         );
         assert_eq!(Entry::from_line(b" \t\r"), Ok(None));
         assert!(Entry::from_line(b"{").is_err());
+        // The byte broke a key ("failed" → "\u{fffd}ailed" is no outcome): nothing to read.
+        assert_eq!(Entry::from_damaged_line(&damaged), None);
+        // Inside free text it did not: the event is read, the byte replaced.
+        let comment =
+            br#"{"ts":"2026-11-21T23:58:00.123Z","event":"comment","text":"d_ploy","by":"bo"}"#;
+        let mut damaged = comment.to_vec();
+        let at = damaged.iter().position(|b| *b == b'_').unwrap();
+        damaged[at] = 0xe9;
+        assert!(Entry::from_line(&damaged).is_err());
+        let e = Entry::from_damaged_line(&damaged).expect("read with U+FFFD");
+        assert!(matches!(e.event, Event::Comment { ref text, .. } if text == "d\u{fffd}ploy"));
+        assert_eq!(Entry::from_damaged_line(comment), None, "not damaged");
     }
 }

@@ -18,6 +18,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     // the second: a frame where only log lines came can redraw the log pane alone.
     match msg {
         Msg::Logs(_) => transition(m, msg),
+        // A stream state that did not change (a follower reattached) changes nothing drawn.
+        Msg::LogStream { ref pod, ref state }
+            if m.logs.pods.get(pod).is_some_and(|p| &p.state == state) =>
+        {
+            Vec::new()
+        }
         Msg::Tick(_) => {
             let was = (m.dirty, m.lazy_dirty);
             (m.dirty, m.lazy_dirty) = (false, false);

@@ -83,8 +83,9 @@ impl JournalTail {
     }
 
     /// New events written by other processes, each line read as the journal reader reads it
-    /// ([`Entry::from_line`]). Unreadable lines (damaged, not UTF-8, …) are skipped and the tail
-    /// goes on (a reader of the whole journal reports them).
+    /// ([`Entry::from_line`], and [`Entry::from_damaged_line`] for a line that is not UTF-8).
+    /// Unreadable lines are skipped and the tail goes on (a reader of the whole journal reports
+    /// them).
     pub fn poll(&mut self) -> io::Result<Vec<Entry>> {
         let lines = self.lines.poll()?;
         if lines.is_empty() {
@@ -104,7 +105,12 @@ impl JournalTail {
         };
         Ok(foreign
             .iter()
-            .filter_map(|l| Entry::from_line(l).ok().flatten())
+            .filter_map(|l| {
+                Entry::from_line(l)
+                    .ok()
+                    .flatten()
+                    .or_else(|| Entry::from_damaged_line(l))
+            })
             .collect())
     }
 }

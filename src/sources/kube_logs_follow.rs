@@ -135,9 +135,11 @@ impl Ended {
     /// Whether the server answered the request (a stream was opened).
     fn opened(&self) -> bool {
         match self {
-            Ended::Eof { .. } | Ended::Closed => true,
+            // An empty stream that ends at once proves little (a stopped container does
+            // that again and again): lines, or a stream held open, do.
+            Ended::Eof { delivered } | Ended::Failed { delivered, .. } => *delivered > 0,
+            Ended::Closed => true,
             Ended::Idle { opened } => *opened,
-            Ended::Failed { delivered, .. } => *delivered > 0,
         }
     }
 }
@@ -198,14 +200,17 @@ pub(crate) async fn follow_pod(
         };
         let ended = read_stream(&api, &pod, &params, idle, &mut cursor, &out, &mut attached).await;
         if failures > 0 && ended.opened() {
-            // Through after failures: the server is back, tell the followers still waiting.
+            // Through after failures: the server is back, tell the followers still waiting
+            // (not this one: its own signal must not cut its next back-off short).
             back.send_modify(|n| *n += 1);
+            relisted.borrow_and_update();
         }
         let (delivered, error) = match ended {
             Ended::Closed => return,
             Ended::Idle { opened } => {
                 // Not a failure: reopen at once. A quiet pod stays shown as attached, and
-                // the reopened stream says `Attached` again (no change for the pane).
+                // the reopened stream says `Attached` again, which the model takes as no
+                // change (nothing is redrawn for it).
                 if opened {
                     failures = 0;
                     attached = false;

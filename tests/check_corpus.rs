@@ -539,10 +539,7 @@ fn run_rejects_markdown_that_is_not_utf8_as_check_does() {
 
 #[test]
 fn check_reads_a_valid_checklist_from_stdin() {
-    let out = shipdeck_stdin(
-        &["check", "-"],
-        read(&format!("{VALID}/full_release.yaml")),
-    );
+    let out = shipdeck_stdin(&["check", "-"], read(&format!("{VALID}/full_release.yaml")));
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("ok"), "stdout: {stdout}");

@@ -378,35 +378,39 @@ async fn follow_streams_a_pod_created_mid_rollout_until_it_is_deleted() {
     sim.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn burst_mode_serves_its_lines_first_then_goes_on_live() {
-    const BURST: usize = 1300;
-    let (sim, _dir) = start(SimOptions {
-        log_rate: 20.0,
-        log_burst: BURST,
-        ..Default::default()
-    })
-    .await;
-    let c = client(&sim).await;
-    let pods: Api<Pod> = Api::default_namespaced(c.clone());
+/// The pods API and the first web pod's name.
+async fn first_web_pod(sim: &Sim) -> (Api<Pod>, String) {
+    let pods: Api<Pod> = Api::default_namespaced(client(sim).await);
     let list = pods
         .list(&ListParams::default().labels("app=web"))
         .await
         .unwrap();
     let pod = list.items[0].metadata.name.clone().unwrap();
-    // Without follow there is no burst: the kept history only.
-    let plain = pods.logs(&pod, &LogParams::default()).await.unwrap();
-    assert!(plain.lines().count() < BURST, "no burst without follow");
+    (pods, pod)
+}
+
+/// Follows `pod`'s log from now (`tailLines=0`) with timestamps until `n` lines came, as
+/// (timestamp, text), with the stream still open; panics after `secs` seconds naming `what`.
+async fn follow_lines(
+    pods: &Api<Pod>,
+    pod: &str,
+    n: usize,
+    secs: u64,
+    what: &str,
+) -> (
+    Vec<(String, String)>,
+    futures_util::stream::BoxStream<'static, std::io::Result<String>>,
+) {
     let lp = LogParams {
         follow: true,
         timestamps: true,
         tail_lines: Some(0),
         ..Default::default()
     };
-    let mut lines = pods.log_stream(&pod, &lp).await.unwrap().lines();
+    let mut lines = pods.log_stream(pod, &lp).await.unwrap().lines().boxed();
     let mut got: Vec<(String, String)> = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while got.len() < BURST + 3 {
+    tokio::time::timeout(Duration::from_secs(secs), async {
+        while got.len() < n {
             let line = lines
                 .try_next()
                 .await
@@ -417,7 +421,25 @@ async fn burst_mode_serves_its_lines_first_then_goes_on_live() {
         }
     })
     .await
-    .expect("the burst and then live lines arrive");
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+    (got, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_mode_serves_its_lines_first_then_goes_on_live() {
+    const BURST: usize = 1300;
+    let (sim, _dir) = start(SimOptions {
+        log_rate: 20.0,
+        log_burst: BURST,
+        ..Default::default()
+    })
+    .await;
+    let (pods, pod) = first_web_pod(&sim).await;
+    // Without follow there is no burst: the kept history only.
+    let plain = pods.logs(&pod, &LogParams::default()).await.unwrap();
+    assert!(plain.lines().count() < BURST, "no burst without follow");
+    let (got, lines) =
+        follow_lines(&pods, &pod, BURST + 3, 20, "the burst and then live lines").await;
     let web_traffic = |t: &str| t.starts_with("INFO ") || t.starts_with("WARN slow request");
     assert!(
         got[..BURST].iter().all(|(_, t)| web_traffic(t)),
@@ -578,35 +600,10 @@ async fn a_paced_burst_takes_its_time_and_delivers_every_line() {
         ..Default::default()
     })
     .await;
-    let c = client(&sim).await;
-    let pods: Api<Pod> = Api::default_namespaced(c.clone());
-    let list = pods
-        .list(&ListParams::default().labels("app=web"))
-        .await
-        .unwrap();
-    let pod = list.items[0].metadata.name.clone().unwrap();
-    let lp = LogParams {
-        follow: true,
-        timestamps: true,
-        tail_lines: Some(0),
-        ..Default::default()
-    };
+    let (pods, pod) = first_web_pod(&sim).await;
     let t0 = std::time::Instant::now();
-    let mut lines = pods.log_stream(&pod, &lp).await.unwrap().lines();
-    let mut got: Vec<(String, String)> = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while got.len() < BURST {
-            let line = lines
-                .try_next()
-                .await
-                .unwrap()
-                .expect("the stream stays open");
-            let (ts, text) = line.split_once(' ').expect("a timestamp first");
-            got.push((ts.to_string(), text.to_string()));
-        }
-    })
-    .await
-    .expect("every line of the paced burst arrives");
+    let (got, mut lines) =
+        follow_lines(&pods, &pod, BURST, 30, "every line of the paced burst").await;
     let took = t0.elapsed().as_secs_f64();
     let expected = BURST as f64 / RATE;
     assert!(

@@ -186,15 +186,7 @@ impl Executor {
                 ..
             } if self.journal_failed.is_some() => {
                 let result = Err(self.not_started().message.unwrap_or_default());
-                self.notify(if rollback {
-                    Msg::RollbackActionDone { step, result }
-                } else {
-                    Msg::ActionDone {
-                        step,
-                        attempt,
-                        result,
-                    }
-                });
+                self.notify(action_done(step, attempt, rollback, result));
             }
             Effect::Wait { step, attempt, .. } if self.journal_failed.is_some() => {
                 let detail = self.not_started().message.unwrap_or_default();
@@ -258,16 +250,7 @@ impl Executor {
                         Some(k) => crate::sources::kube_actions::apply(&k, &action).await,
                         None => Err(no_cluster),
                     };
-                    let msg = if rollback {
-                        Msg::RollbackActionDone { step, result }
-                    } else {
-                        Msg::ActionDone {
-                            step,
-                            attempt,
-                            result,
-                        }
-                    };
-                    let _ = tx.send(msg).await;
+                    let _ = tx.send(action_done(step, attempt, rollback, result)).await;
                 });
             }
             Effect::Wait {
@@ -457,4 +440,22 @@ fn tail_lines(path: &Path, cap: usize) -> Vec<String> {
         .iter()
         .map(|l| crate::ui::text::sanitize_output(l))
         .collect()
+}
+
+/// The message that ends a built-in action: of a step's attempt, or of its rollback.
+fn action_done(
+    step: String,
+    attempt: u32,
+    rollback: bool,
+    result: Result<crate::core::msg::ActionRecord, String>,
+) -> Msg {
+    if rollback {
+        Msg::RollbackActionDone { step, result }
+    } else {
+        Msg::ActionDone {
+            step,
+            attempt,
+            result,
+        }
+    }
 }

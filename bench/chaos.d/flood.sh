@@ -15,33 +15,8 @@
 
 declare -F demo_start >/dev/null || source "$ROOT/bench/chaos.d/logstreams.sh"
 
-# flood_probe SESSION LIMIT_S: like bench/compare.sh's key_probe: `?` again and again, the ms
-# until the screen tmux holds shows the help overlay change, one a line; ends when the pane's
-# process exits or after LIMIT_S. Also keeps the last screen that showed the log pane's
-# "+N dropped" in $WORK/flood.screen.
-flood_probe() {
-    local s="$1" end=$((SECONDS + $2)) shown=0 now t0 scr i n=0
-    while [ "$SECONDS" -lt "$end" ] && [ "$n" -lt 2000 ]; do
-        n=$((n + 1))
-        t0=$EPOCHREALTIME
-        "${TM[@]}" send-keys -t "$s" '?' 2>/dev/null || return 0
-        for i in $(seq 1 1000); do
-            scr=$("${TM[@]}" capture-pane -p -t "$s" 2>/dev/null) || return 0
-            now=0
-            case "$scr" in *"show or hide this help"*) now=1 ;; esac
-            case "$scr" in *" dropped"*) printf '%s\n' "$scr" >"$WORK/flood.screen" ;; esac
-            if [ "$now" != "$shown" ]; then
-                awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
-                shown=$now
-                break
-            fi
-            [ "$SECONDS" -lt "$end" ] || return 0
-        done
-    done
-}
-
-# flood_pctl P: the P-th percentile (nearest rank) of the numbers on stdin.
-flood_pctl() { sort -g | awk -v p="$1" '{ a[NR] = $1 } END { if (NR == 0) { print "NA"; exit } i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }'; }
+# key_probe and pctl.
+source "$ROOT/bench/keys.sh"
 
 case_flood() {
     local FAILED_BEFORE=$FAILED per rate pods=50 limit
@@ -78,7 +53,7 @@ case_flood() {
     local sampler=$!
     until_true 10 eval '"${TM[@]}" capture-pane -p -t cockpit 2>/dev/null | grep -q "Chaos logs"' ||
         fail "flood: the cockpit did not show its first screen"
-    flood_probe cockpit "$limit" >"$WORK/flood.keys"
+    key_probe cockpit "$limit" " dropped" "$WORK/flood.screen" >"$WORK/flood.keys"
     if ! cockpit_gone; then
         fail "flood: the cockpit had not received every line after $limit s"
         "${TM[@]}" kill-session -t cockpit 2>/dev/null
@@ -94,9 +69,9 @@ case_flood() {
     peak_mb=$(awk '{ if ($2 > m) m = $2; if ($1 > m) m = $1 } END { printf "%.0f", m / 1024 }' "$WORK/flood.rss")
     rss_end_mb=$(awk 'END { printf "%.0f", $1 / 1024 }' "$WORK/flood.rss")
     n=$(grep -c . "$WORK/flood.keys")
-    med=$(flood_pctl 50 <"$WORK/flood.keys")
-    p95=$(flood_pctl 95 <"$WORK/flood.keys")
-    max=$(flood_pctl 100 <"$WORK/flood.keys")
+    med=$(pctl 50 <"$WORK/flood.keys")
+    p95=$(pctl 95 <"$WORK/flood.keys")
+    max=$(pctl 100 <"$WORK/flood.keys")
     dropped=$(grep -o '+[0-9]* dropped' "$WORK/flood.screen" 2>/dev/null | tail -1 | tr -dc 0-9)
     log "    all $total lines in ${secs} s after the cockpit started; peak RSS $peak_mb MB (last sample $rss_end_mb MB, $(grep -c . "$WORK/flood.rss") samples)"
     log "    keys through tmux: $n answered, median $med / p95 $p95 / max $max ms; inside the cockpit: $in_n keys, median $in_med / max $in_max ms"

@@ -176,27 +176,25 @@ pub fn parse_journal(bytes: &[u8], name: &str) -> ReadJournal {
         match Entry::from_line(line) {
             Ok(Some(e)) => out.entries.push(e),
             Ok(None) => {}
-            // Not the unterminated last line: that one is a torn write, whatever it holds.
-            Err(err)
-                if (complete || i + 1 < lines.len())
-                    && Entry::from_damaged_line(line).is_some() =>
-            {
-                out.entries.extend(Entry::from_damaged_line(line));
-                out.warnings.push(format!(
-                    "{name}:{}: read a damaged event with its bad bytes replaced: {err}",
-                    i + 1
-                ));
-            }
             Err(err) => {
-                let torn = i + 1 == lines.len() && !complete;
-                out.warnings.push(if torn {
-                    format!(
-                        "{name}:{}: ignored a torn last line (the writer stopped mid-write)",
-                        i + 1
-                    )
+                let n = i + 1;
+                // The unterminated last line is a torn write, whatever it holds.
+                let torn = n == lines.len() && !complete;
+                let damaged = if torn {
+                    None
                 } else {
-                    format!("{name}:{}: ignored an unreadable event: {err}", i + 1)
+                    Entry::from_damaged_line(line)
+                };
+                out.warnings.push(match (torn, &damaged) {
+                    (true, _) => format!(
+                        "{name}:{n}: ignored a torn last line (the writer stopped mid-write)"
+                    ),
+                    (false, Some(_)) => format!(
+                        "{name}:{n}: read a damaged event with its bad bytes replaced: {err}"
+                    ),
+                    (false, None) => format!("{name}:{n}: ignored an unreadable event: {err}"),
                 });
+                out.entries.extend(damaged);
             }
         }
     }

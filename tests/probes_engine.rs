@@ -4,8 +4,7 @@
 use axum::Router;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{any, get};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rcgen::{CertificateParams, KeyPair};
 use shipdeck::config::checklist::{Expect, Probe, StatusExpect};
 use shipdeck::config::diag::Pos;
 use shipdeck::core::msg::Msg;
@@ -17,7 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
+
+mod common;
+use common::tls::{self, Ca};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -124,60 +125,6 @@ async fn http_server() -> (SocketAddr, Arc<InFlight>) {
     (addr, flight)
 }
 
-/// A TLS listener for axum: a handshake the client refuses is skipped, not fatal.
-struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else {
-                continue;
-            };
-            let handshake = self.acceptor.accept(tcp);
-            if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(5), handshake).await {
-                return (tls, addr);
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
-}
-
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-    dir: tempfile::TempDir,
-}
-
-impl Ca {
-    fn new() -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "shipdeck test CA");
-        let key = KeyPair::generate().expect("key");
-        let issuer = CertifiedIssuer::self_signed(params, key).expect("ca");
-        Ca {
-            issuer,
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn pem_file(&self) -> String {
-        let path = self.dir.path().join("ca.pem");
-        std::fs::write(&path, self.issuer.pem()).expect("write ca");
-        path.to_string_lossy().into_owned()
-    }
-}
-
 /// How a test server's certificate is made.
 enum Leaf {
     /// Signed by the CA, for `name`, valid from 30 days ago until `until_days` from now
@@ -202,41 +149,17 @@ fn leaf_params(name: &str, until_days: i64) -> CertificateParams {
 }
 
 async fn tls_server(ca: &Ca, leaf: Leaf) -> u16 {
-    let key = KeyPair::generate().expect("key");
-    let chain: Vec<CertificateDer<'static>> = match leaf {
-        Leaf::Signed { name, until_days } => {
-            let cert = leaf_params(name, until_days)
-                .signed_by(&key, &ca.issuer)
-                .expect("sign");
-            vec![cert.der().clone(), ca.issuer.der().clone()]
-        }
+    let (chain, key) = match leaf {
+        Leaf::Signed { name, until_days } => ca.sign(leaf_params(name, until_days)),
         Leaf::SelfSigned => {
+            let key = KeyPair::generate().expect("key");
             let cert = leaf_params("localhost", 365)
                 .self_signed(&key)
                 .expect("self-sign");
-            vec![cert.der().clone()]
+            (vec![cert.der().clone()], key)
         }
     };
-    let key = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .expect("server config");
-    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = tcp.local_addr().expect("addr").port();
-    let listener = TlsListener {
-        tcp,
-        acceptor: TlsAcceptor::from(Arc::new(config)),
-    };
-    let router = app(Arc::new(InFlight::default()));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    port
+    tls::serve(app(Arc::new(InFlight::default())), chain, key).await
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ use shipdeck::ui::{Theme, clock, render};
 use std::sync::Arc;
 
 pub mod demo;
+pub mod tls;
 
 /// A scenario: a model drawn with the named built-in layout.
 pub type Scenario = fn(&str) -> Model;

@@ -17,12 +17,16 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, sleep, sleep_until};
 
 /// A batch goes out at this many lines…
 pub const BATCH_LINES: usize = 50;
 /// …or this long after its first line, whichever comes first.
 pub const BATCH_WAIT: Duration = Duration::from_millis(100);
+/// Messages the app may have unread before the batcher holds its next batch back…
+const MAX_UNREAD: usize = 32;
+/// …checking this often whether the app caught up.
+const UNREAD_POLL: Duration = Duration::from_millis(2);
 /// How far back a pod that was already running when we started is read.
 const DEFAULT_SINCE: Duration = Duration::from_secs(5 * 60);
 /// How long a follow stream may bring no byte before it is dropped and resumed.
@@ -73,10 +77,11 @@ pub async fn run(kube: Kube, spec: LogSpec, tx: mpsc::Sender<Msg>) {
 pub async fn run_with(kube: Kube, spec: LogSpec, opts: FollowOptions, tx: mpsc::Sender<Msg>) {
     let started = Utc::now();
     let api: Api<Pod> = Api::namespaced(kube.client.clone(), &kube.namespace);
+    let logs_api: Api<Pod> = Api::namespaced(kube.logs.clone(), &kube.namespace);
     let (out_tx, out_rx) = mpsc::channel::<Out>(512);
     let (pods_tx, mut pods_rx) = mpsc::channel::<Seen<Pod>>(64);
     let _watcher = Tasks(vec![tokio::spawn(follow(
-        api.clone(),
+        api,
         Config::default().labels(&spec.selector),
         pods_tx,
         Pod::clone,
@@ -84,7 +89,7 @@ pub async fn run_with(kube: Kube, spec: LogSpec, opts: FollowOptions, tx: mpsc::
     ))]);
     let _batcher = Tasks(vec![tokio::spawn(batch(out_rx, tx.clone()))]);
     let mut pods = Pods {
-        api,
+        api: logs_api,
         spec,
         opts,
         started,
@@ -118,6 +123,7 @@ impl Drop for Follower {
 }
 
 struct Pods {
+    /// On the log client (`Kube::logs`), for the followers.
     api: Api<Pod>,
     spec: LogSpec,
     opts: FollowOptions,
@@ -252,6 +258,20 @@ impl Pods {
     }
 }
 
+/// Sends a batch once the app has fewer than [`MAX_UNREAD`] messages waiting. The channel to
+/// the app is shared and long (a step's output, watch events); without this bound a burst of
+/// history at attach queued every line of it there at once, tens of thousands, while the app
+/// drew frames. Waiting here holds the rest back in the followers and in TCP.
+async fn send_lines(tx: &mpsc::Sender<Msg>, lines: Vec<LogLine>) -> Result<(), ()> {
+    while tx.max_capacity() - tx.capacity() >= MAX_UNREAD {
+        if tx.is_closed() {
+            return Err(());
+        }
+        sleep(UNREAD_POLL).await;
+    }
+    tx.send(Msg::Logs(lines)).await.map_err(|_| ())
+}
+
 /// Merges every follower's lines into batches of at most `BATCH_LINES` or `BATCH_WAIT`;
 /// other messages go out in order, after the lines before them.
 async fn batch(mut rx: mpsc::Receiver<Out>, tx: mpsc::Sender<Msg>) {
@@ -271,7 +291,7 @@ async fn batch(mut rx: mpsc::Receiver<Out>, tx: mpsc::Sender<Msg>) {
             None => {}
             Some(None) => {
                 if !lines.is_empty() {
-                    let _ = tx.send(Msg::Logs(lines)).await;
+                    let _ = send_lines(&tx, lines).await;
                 }
                 return;
             }
@@ -286,12 +306,7 @@ async fn batch(mut rx: mpsc::Receiver<Out>, tx: mpsc::Sender<Msg>) {
             }
             Some(Some(Out::Msg(m))) => extra = Some(*m),
         }
-        if !lines.is_empty()
-            && tx
-                .send(Msg::Logs(std::mem::take(&mut lines)))
-                .await
-                .is_err()
-        {
+        if !lines.is_empty() && send_lines(&tx, std::mem::take(&mut lines)).await.is_err() {
             return;
         }
         deadline = None;
@@ -300,5 +315,50 @@ async fn batch(mut rx: mpsc::Receiver<Out>, tx: mpsc::Sender<Msg>) {
         {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flood of lines while the app reads nothing: at most `MAX_UNREAD` batches wait in the
+    /// app's channel (its capacity is far larger), the rest is held back, and once the app
+    /// reads, every line comes, in order.
+    #[tokio::test]
+    async fn an_app_that_falls_behind_holds_the_batcher_back_and_loses_nothing() {
+        const LINES: usize = 100 * BATCH_LINES;
+        let (out_tx, out_rx) = mpsc::channel::<Out>(512);
+        let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+        let _batcher = Tasks(vec![tokio::spawn(batch(out_rx, tx))]);
+        let producer = tokio::spawn(async move {
+            let t0 = Utc::now();
+            for i in 0..LINES {
+                let line = LogLine {
+                    pod: "web-1".into(),
+                    ts: t0 + chrono::Duration::milliseconds(i as i64),
+                    text: i.to_string(),
+                };
+                if out_tx.send(Out::Line(line)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while rx.len() < MAX_UNREAD && Instant::now() < deadline {
+            sleep(Duration::from_millis(5)).await;
+        }
+        sleep(Duration::from_millis(200)).await;
+        assert_eq!(rx.len(), MAX_UNREAD, "batches waiting for the app");
+        let mut texts = Vec::new();
+        while texts.len() < LINES {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Some(Msg::Logs(lines))) => texts.extend(lines.into_iter().map(|l| l.text)),
+                other => panic!("after {} lines: {other:?}", texts.len()),
+            }
+        }
+        let want: Vec<String> = (0..LINES).map(|i| i.to_string()).collect();
+        assert!(texts == want, "lines lost or out of order");
+        producer.await.unwrap();
     }
 }

@@ -21,8 +21,11 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 /// A batch goes out at this many lines…
 pub const BATCH_LINES: usize = 50;
-/// …or this long after its first line, whichever comes first.
-pub const BATCH_WAIT: Duration = Duration::from_millis(100);
+/// …or this long after its first line, whichever comes first. The cockpit draws news that
+/// is not a key or a step at most every 500 ms (`app::LAZY_FRAME`), so a line waits at most
+/// 250 ms more than it would at once; at 100 ms the app woke 10 times a second for a few
+/// lines, and a following cockpit used 8 % more CPU (BENCHMARKS.md, steady state).
+pub const BATCH_WAIT: Duration = Duration::from_millis(250);
 /// Messages the app may have unread before the batcher holds its next batch back…
 const MAX_UNREAD: usize = 32;
 /// …checking this often whether the app caught up.

@@ -81,6 +81,7 @@ fn compare_quick_smoke() {
         "pods pane complete",
         "RSS, ",
         "steady CPU",
+        "without following",
         "log burst",
         "keys answered during the burst",
         "inside the cockpit",

@@ -836,3 +836,27 @@ fn an_unchanged_log_stream_state_changes_nothing() {
     update(&mut m, state(LogStreamState::Retrying("refused".into())));
     assert!(m.dirty && m.version > v);
 }
+
+#[test]
+fn a_whole_pod_listing_is_drawn_at_once_and_single_pods_with_the_next_lazy_frame() {
+    use shipdeck::core::kube::PodView;
+    use shipdeck::core::msg::KubeMsg;
+    let pod = |name: &str| PodView {
+        name: name.into(),
+        ..Default::default()
+    };
+    let mut m = model_with(&[]);
+    m.dirty = false;
+    update(&mut m, Msg::Kube(KubeMsg::Pod(pod("web-1"))));
+    assert!(m.lazy_dirty && !m.dirty, "one pod is background news");
+    m.lazy_dirty = false;
+    update(
+        &mut m,
+        Msg::Kube(KubeMsg::PodsRelisted(vec![pod("web-1"), pod("web-2")])),
+    );
+    assert!(m.dirty, "the listing is drawn at once");
+    assert_eq!(m.kube.pods.len(), 2);
+    m.dirty = false;
+    update(&mut m, Msg::Kube(KubeMsg::Unavailable("no route".into())));
+    assert!(m.dirty, "so is the connection's state");
+}

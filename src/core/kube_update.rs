@@ -5,6 +5,17 @@ use super::model::Model;
 use super::msg::KubeMsg;
 
 pub(super) fn on_kube(m: &mut Model, msg: KubeMsg) {
+    // A whole listing (the first above all: the pods pane goes from empty to complete) and
+    // the connection's state are drawn at once; the rest of the cluster's news, a pod or a
+    // workload at a time, waits for the next lazy frame (up to 500 ms).
+    let at_once = matches!(
+        msg,
+        KubeMsg::PodsRelisted(_)
+            | KubeMsg::Connected { .. }
+            | KubeMsg::Unavailable(_)
+            | KubeMsg::Stale { .. }
+            | KubeMsg::Live { .. }
+    );
     let k = &mut m.kube;
     match msg {
         KubeMsg::Connected {
@@ -53,5 +64,9 @@ pub(super) fn on_kube(m: &mut Model, msg: KubeMsg) {
             k.stale.remove(&stream);
         }
     }
-    m.lazy_dirty = true;
+    if at_once {
+        m.dirty = true;
+    } else {
+        m.lazy_dirty = true;
+    }
 }

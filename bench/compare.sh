@@ -420,7 +420,7 @@ if ! want c; then
 elif fits "$NEED_C"; then
     log "(c) steady state: $STEADY_PODS pods, 50 log lines/s, 3 probes every 2 s, $REPS_STEADY windows of ${STEADY_SECS}s, clients side by side"
     start_sim --pods "$STEADY_PODS" --log-rate "$STEADY_RATE"
-    grep -v '^  logs:' bench/steady.yaml >"$WORK/steady-nologs.yaml"
+    grep -v '^  logs:' "$ROOT/bench/steady.yaml" >"$WORK/steady-nologs.yaml"
     C_NAMES=(steady nologs)
     C_CMDS=("exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$KCFG" run bench/steady.yaml --var "WEB_URL=$WEB_URL") 2>/dev/null"
             "exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs-nologs" --kubeconfig "$KCFG" run "$WORK/steady-nologs.yaml" --var "WEB_URL=$WEB_URL") 2>/dev/null")

@@ -1,7 +1,8 @@
 //! The log followers' own client (`Kube::logs`, built by shipdeck rather than kube) against an
 //! HTTPS API server on 127.0.0.1, reached through a kubeconfig as a user's cluster is: the
-//! CA file, the bearer token and impersonation all reach the log requests, and a burst of
-//! history far larger than the client's 8 KiB read buffer arrives whole and in order.
+//! CA file, the bearer token and impersonation all reach the log requests, a 12 KiB response
+//! head is read, and a burst of history far larger than the client's read buffer arrives
+//! whole and in order.
 
 mod common;
 
@@ -19,6 +20,8 @@ use shipdeck::core::msg::{LogStreamState, Msg};
 use shipdeck::sources::kube_client::{ClusterTarget, LOG_READ_BUF, connect};
 use shipdeck::sources::kube_logs;
 use std::convert::Infallible;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -89,19 +92,52 @@ fn api(seen: Seen) -> Router {
                     let status = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#;
                     return (StatusCode::UNAUTHORIZED, status).into_response();
                 }
-                Response::new(open_body(history()))
+                // A response head of 12 KiB, as an auth proxy's cookies can make it.
+                let mut response = Response::new(open_body(history()));
+                response
+                    .headers_mut()
+                    .insert("set-cookie", "c".repeat(12 * 1024).parse().unwrap());
+                response
             }),
         )
 }
 
+/// How the kubeconfig's user gets its credential.
+enum Cred<'a> {
+    Token(&'a str),
+    /// An exec plugin, a script that counts its runs in `runs` and prints the token.
+    Exec {
+        runs: &'a Path,
+    },
+}
+
 /// Serves the API over TLS for `localhost` and writes a kubeconfig for it with the CA file,
-/// `token` and `as: alice`. Runs the logs task on it; returns what came until `done` said so
+/// `cred` and `as: alice`. Runs the logs task on it; returns what came until `done` said so
 /// or 20 s passed, and the impersonated user of each log request.
 async fn follow(
-    token: &str,
+    cred: Cred<'_>,
     done: impl Fn(&[String], &[LogStreamState]) -> bool,
 ) -> (Vec<String>, Vec<LogStreamState>, Vec<String>) {
     let ca = Ca::new();
+    let user = match cred {
+        Cred::Token(token) => format!("    token: {token}\n"),
+        Cred::Exec { runs } => {
+            let plugin = ca.dir.path().join("credential-plugin");
+            std::fs::write(
+                &plugin,
+                format!(
+                    "#!/bin/sh\necho run >> '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{TOKEN}\"}}}}'\n",
+                    runs.display()
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+            format!(
+                "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+                plugin.display()
+            )
+        }
+    };
     let (chain, key) = ca.sign(CertificateParams::new(vec!["localhost".to_string()]).unwrap());
     let seen = Seen::default();
     let port = tls::serve(api(seen.clone()), chain, key).await;
@@ -109,7 +145,7 @@ async fn follow(
     std::fs::write(
         &kubeconfig,
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: tls\n  cluster:\n    server: https://localhost:{port}\n    certificate-authority: {ca}\ncontexts:\n- name: tls\n  context: {{cluster: tls, namespace: shop, user: deployer}}\ncurrent-context: tls\nusers:\n- name: deployer\n  user:\n    token: {token}\n    as: alice\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: tls\n  cluster:\n    server: https://localhost:{port}\n    certificate-authority: {ca}\ncontexts:\n- name: tls\n  context: {{cluster: tls, namespace: shop, user: deployer}}\ncurrent-context: tls\nusers:\n- name: deployer\n  user:\n{user}    as: alice\n",
             ca = ca.pem_file()
         ),
     )
@@ -149,10 +185,10 @@ async fn follow(
 async fn a_burst_far_larger_than_the_read_buffer_arrives_whole_over_tls_with_the_users_credentials()
 {
     assert!(
-        history().len() > 20 * LOG_READ_BUF,
+        history().len() > 8 * LOG_READ_BUF,
         "the burst must dwarf the buffer"
     );
-    let (texts, states, seen) = follow(TOKEN, |t, _| t.len() >= HISTORY).await;
+    let (texts, states, seen) = follow(Cred::Token(TOKEN), |t, _| t.len() >= HISTORY).await;
     let want: Vec<String> = (0..HISTORY).map(text).collect();
     assert_eq!(texts.len(), HISTORY, "states: {states:?}");
     assert!(texts == want, "lines lost, cut or out of order");
@@ -170,8 +206,23 @@ async fn a_token_the_server_refuses_is_shown_on_the_pods_stream() {
         s.iter()
             .any(|s| matches!(s, LogStreamState::Retrying(e) if e.contains("401")))
     };
-    let (texts, states, seen) = follow("not-the-token", |_, s| refused(s)).await;
+    let (texts, states, seen) = follow(Cred::Token("not-the-token"), |_, s| refused(s)).await;
     assert!(refused(&states), "{states:?}");
     assert!(texts.is_empty(), "{texts:?}");
     assert!(seen.first().is_some_and(|w| w == "alice"), "{seen:?}");
+}
+
+/// The two clients (watches, and the log followers') share one auth layer: an exec plugin,
+/// which can take a second a run (`aws eks get-token`), runs twice at connect (once for a
+/// client certificate, once for the token; kube's own client alone ran it three times), and
+/// its token serves both.
+#[tokio::test]
+async fn an_exec_credential_plugin_runs_twice_for_both_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let (texts, states, seen) = follow(Cred::Exec { runs: &runs }, |t, _| t.len() >= HISTORY).await;
+    assert_eq!(texts.len(), HISTORY, "states: {states:?}");
+    assert_eq!(seen, ["alice"]);
+    let count = std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(count, 2, "plugin runs");
 }

@@ -17,7 +17,7 @@ pub struct Kube {
     pub kubeconfig: Option<String>,
     pub client: kube::Client,
     /// The client the log followers use: the same cluster and credentials, on connections
-    /// whose read buffer stays at [`LOG_READ_BUF`] (see [`log_client`]).
+    /// whose read buffer stays at [`LOG_READ_BUF`] (see [`clients`]).
     pub logs: kube::Client,
     pub namespace: String,
     pub context: String,
@@ -75,9 +75,7 @@ pub async fn connect(target: &ClusterTarget) -> Result<Kube, String> {
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config.clone())
-        .map_err(|e| format!("cannot create a client for {server}: {}", describe(&e)))?;
-    let logs = log_client(&config, &client)
+    let (client, logs) = clients(&config)
         .map_err(|e| format!("cannot create a client for {server}: {}", describe(&e)))?;
     let named = target
         .kubeconfig
@@ -99,23 +97,25 @@ pub async fn connect(target: &ClusterTarget) -> Result<Kube, String> {
     })
 }
 
-/// The read buffer of a log stream's connection, in bytes (also the longest response head
-/// it takes: an API server's is a few hundred bytes).
-pub const LOG_READ_BUF: usize = 8 * 1024;
+/// The read buffer of a log stream's connection, in bytes; also the longest response head it
+/// takes (an API server's is a few hundred bytes; an auth proxy's cookies can be kilobytes).
+pub const LOG_READ_BUF: usize = 16 * 1024;
 
-/// A client like kube's own (`Client::try_from`: TLS, auth, extra headers, timeouts, retries
-/// on 429/503/504) whose connections read into a buffer of a fixed [`LOG_READ_BUF`].
+/// The cluster's two clients: one for lists, watches and actions, and one for the log
+/// followers, whose connections read into a buffer of a fixed [`LOG_READ_BUF`].
 ///
-/// hyper's default buffer doubles while reads fill it (up to 400 KiB) and shrinks back two
-/// reads later. A follower reads a line as it comes, so a fixed 8 KiB costs no throughput;
-/// but the burst of history at attach grew hundreds of streams' buffers at once, which left
-/// megabytes of part-used blocks in the allocator: the process then touched them page by
-/// page for minutes, and RSS crept up by 10 % (BENCHMARKS.md, the RSS soak). Through a proxy
-/// (which this build does not support) the default client is used, and fails as it does.
-pub(crate) fn log_client(
-    config: &kube::Config,
-    default: &kube::Client,
-) -> Result<kube::Client, kube::Error> {
+/// Both are kube's own stack (what `Client::try_from` builds: TLS, auth, impersonation and
+/// extra headers, timeouts, retries on 429/503/504), built here on one TLS config and one auth
+/// layer, so that an exec plugin or OIDC token is fetched, and refreshed, once for both.
+///
+/// Why a second client: hyper's default read buffer doubles while reads fill it (up to
+/// 400 KiB) and shrinks back two reads later. A follower reads a line as it comes, so a fixed
+/// buffer costs no throughput; but the burst of history at attach grew hundreds of streams'
+/// buffers at once, which left megabytes of part-used blocks in the allocator: the process
+/// then touched them page by page for minutes, and RSS crept up by 10 % (BENCHMARKS.md, the
+/// RSS soak). Through a proxy (which this build does not support) kube's own client is used,
+/// and fails as it does.
+pub(crate) fn clients(config: &kube::Config) -> Result<(kube::Client, kube::Client), kube::Error> {
     use hyper_util::client::legacy::{Client, connect::HttpConnector};
     use hyper_util::rt::TokioExecutor;
     use kube::client::ConfigExt;
@@ -123,31 +123,55 @@ pub(crate) fn log_client(
     use tower::{BoxError, ServiceBuilder, retry::RetryLayer};
 
     if config.proxy_url.is_some() {
-        return Ok(default.clone());
+        let client = kube::Client::try_from(config.clone())?;
+        return Ok((client.clone(), client));
     }
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    let mut connector =
-        hyper_timeout::TimeoutConnector::new(config.rustls_https_connector_with_connector(http)?);
-    connector.set_connect_timeout(config.connect_timeout);
-    connector.set_read_timeout(config.read_timeout);
-    connector.set_write_timeout(config.write_timeout);
-    connector.set_reset_reader_on_write(config.reset_reader_on_write);
-    let client = Client::builder(TokioExecutor::new())
-        .http1_read_buf_exact_size(LOG_READ_BUF)
-        .build(connector);
-    let service = ServiceBuilder::new()
-        .layer(config.base_uri_layer())
-        .option_layer(
-            config
-                .default_retry
-                .then(|| RetryLayer::new(RetryPolicy::server_retry())),
-        )
-        .option_layer(config.auth_layer()?)
-        .layer(config.extra_headers_layer()?)
-        .map_err(BoxError::from)
-        .service(client);
-    Ok(kube::Client::new(service, config.default_namespace.clone()))
+    let tls = config.rustls_client_config()?;
+    let server_name = match &config.tls_server_name {
+        Some(name) => Some(
+            rustls::pki_types::ServerName::try_from(name.clone())
+                .map_err(kube::client::RustlsTlsError::InvalidServerName)
+                .map_err(kube::Error::RustlsTls)?,
+        ),
+        None => None,
+    };
+    let auth = config.auth_layer()?;
+    let headers = config.extra_headers_layer()?;
+    let build = |read_buf: Option<usize>| {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        let mut https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls.clone())
+            .https_or_http();
+        if let Some(name) = &server_name {
+            https = https.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(
+                name.clone(),
+            ));
+        }
+        let mut connector =
+            hyper_timeout::TimeoutConnector::new(https.enable_http1().wrap_connector(http));
+        connector.set_connect_timeout(config.connect_timeout);
+        connector.set_read_timeout(config.read_timeout);
+        connector.set_write_timeout(config.write_timeout);
+        connector.set_reset_reader_on_write(config.reset_reader_on_write);
+        let mut builder = Client::builder(TokioExecutor::new());
+        if let Some(n) = read_buf {
+            builder.http1_read_buf_exact_size(n);
+        }
+        let service = ServiceBuilder::new()
+            .layer(config.base_uri_layer())
+            .option_layer(
+                config
+                    .default_retry
+                    .then(|| RetryLayer::new(RetryPolicy::server_retry())),
+            )
+            .option_layer(auth.as_ref())
+            .layer(headers.clone())
+            .map_err(BoxError::from)
+            .service(builder.build(connector));
+        kube::Client::new(service, config.default_namespace.clone())
+    };
+    Ok((build(None), build(Some(LOG_READ_BUF))))
 }
 
 /// A kube error as a person reads it: the server's own message for API errors, the

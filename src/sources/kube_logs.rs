@@ -28,8 +28,12 @@ pub const BATCH_LINES: usize = 50;
 pub const BATCH_WAIT: Duration = Duration::from_millis(250);
 /// Messages the app may have unread before the batcher holds its next batch back…
 const MAX_UNREAD: usize = 32;
-/// …checking this often whether the app caught up.
+/// …checking after this long whether the app caught up, and twice as long each time after
+/// (an app that stops reading for a while, during an interactive step, costs ten wake-ups a
+/// second)…
 const UNREAD_POLL: Duration = Duration::from_millis(2);
+/// …up to this.
+const UNREAD_POLL_MAX: Duration = Duration::from_millis(100);
 /// How far back a pod that was already running when we started is read.
 const DEFAULT_SINCE: Duration = Duration::from_secs(5 * 60);
 /// How long a follow stream may bring no byte before it is dropped and resumed.
@@ -266,11 +270,13 @@ impl Pods {
 /// history at attach queued every line of it there at once, tens of thousands, while the app
 /// drew frames. Waiting here holds the rest back in the followers and in TCP.
 async fn send_lines(tx: &mpsc::Sender<Msg>, lines: Vec<LogLine>) -> Result<(), ()> {
+    let mut wait = UNREAD_POLL;
     while tx.max_capacity() - tx.capacity() >= MAX_UNREAD {
         if tx.is_closed() {
             return Err(());
         }
-        sleep(UNREAD_POLL).await;
+        sleep(wait).await;
+        wait = (wait * 2).min(UNREAD_POLL_MAX);
     }
     tx.send(Msg::Logs(lines)).await.map_err(|_| ())
 }

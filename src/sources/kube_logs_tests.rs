@@ -150,7 +150,7 @@ fn picks_the_container_and_reads_its_state() {
 mod streams {
     use crate::config::checklist::LogSpec;
     use crate::core::msg::{LogStreamState, Msg};
-    use crate::sources::kube_client::{Kube, log_client};
+    use crate::sources::kube_client::{Kube, clients};
     use crate::sources::kube_logs::FollowOptions;
     use axum::body::{Body, Bytes};
     use axum::extract::RawQuery;
@@ -221,10 +221,10 @@ mod streams {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         let config = kube::Config::new(format!("http://{addr}").parse().unwrap());
-        let client = kube::Client::try_from(config.clone()).unwrap();
+        let (client, logs) = clients(&config).unwrap();
         let kube = Kube {
             kubeconfig: None,
-            logs: log_client(&config, &client).unwrap(),
+            logs,
             client,
             namespace: "shop".into(),
             context: "test".into(),

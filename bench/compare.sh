@@ -153,17 +153,13 @@ if [ "$BUILD" = 1 ]; then
     (cd "$ROOT" && cargo build --release --quiet) || { echo "compare.sh: build failed" >&2; exit 1; }
 fi
 [ -x "$BIN" ] || { echo "compare.sh: $BIN not found (build it, or drop --skip-build)" >&2; exit 2; }
-if [ -n "$KDASH_JOB" ]; then
-    log "waiting for the kdash install to finish (bounded)"
-    if wait "$KDASH_JOB" && [ -x "$ROOT/bench/.tools/bin/kdash" ]; then
-        KDASH="$ROOT/bench/.tools/bin/kdash"
-    else
-        KDASH_NOTE="kdash could not be installed ($(tail -1 "$WORK/kdash-install.log" 2>/dev/null)); its row is skipped"
-    fi
-fi
 log "shipdeck: $BIN"
 log "kubectl: $(kubectl version --client 2>/dev/null | head -1)"
-log "kdash: ${KDASH:-none} ${KDASH_NOTE:+($KDASH_NOTE)}"
+if [ -n "$KDASH_JOB" ]; then
+    log "kdash: installing; the sections that need no kdash run meanwhile, (c) after it"
+else
+    log "kdash: ${KDASH:-none} ${KDASH_NOTE:+($KDASH_NOTE)}"
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------------------------------
@@ -306,6 +302,10 @@ else
     NOTES+=("(g) skipped: time budget")
 fi
 
+if [ -n "$KDASH_JOB" ] && kill -0 "$KDASH_JOB" 2>/dev/null; then
+    NOTES+=("kdash was still being installed (one core, its LTO link) while (a), (b), (e), (d) and (f) ran: their timings are noisier than a run with kdash installed")
+fi
+
 # ---------------------------------------------------------------------------------------
 # (a) first frame, no cluster.
 
@@ -394,96 +394,6 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# (c) steady state: CPU over a window, shipdeck vs kdash, side by side.
-#
-# The clients run at once on the one cluster and are measured over the same windows, so that
-# the machine's and the cluster's ups and downs fall on all of them alike (kdash alone varied
-# from 0.62 to 0.83 % between two runs measured one after the other): shipdeck as
-# bench/steady.yaml has it, shipdeck without `logs:` (like for like with kdash, which follows
-# none), and kdash. Each client in its own tmux pane; REPS_STEADY windows of STEADY_SECS after
-# WARMUP_SECS; utime+stime from /proc/PID/stat; the median window per client.
-
-# cpu_pct PID_TICKS0 TICKS1 T0 T1: % of one core.
-cpu_pct() {
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" -v t0="$3" -v t1="$4" \
-            'BEGIN { printf "%.2f\n", (b - a) / hz / (t1 - t0) * 100 }'
-    else
-        echo NA
-    fi
-}
-
-REPS_STEADY=$([ "$QUICK" = 1 ] && echo 1 || echo 3)
-NEED_C=$((WARMUP_SECS + STEADY_SECS * REPS_STEADY + 20))
-if ! want c; then
-    :
-elif fits "$NEED_C"; then
-    log "(c) steady state: $STEADY_PODS pods, 50 log lines/s, 3 probes every 2 s, $REPS_STEADY windows of ${STEADY_SECS}s, clients side by side"
-    start_sim --pods "$STEADY_PODS" --log-rate "$STEADY_RATE"
-    grep -v '^  logs:' "$ROOT/bench/steady.yaml" >"$WORK/steady-nologs.yaml"
-    C_NAMES=(steady nologs)
-    C_CMDS=("exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$KCFG" run bench/steady.yaml --var "WEB_URL=$WEB_URL") 2>/dev/null"
-            "exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs-nologs" --kubeconfig "$KCFG" run "$WORK/steady-nologs.yaml" --var "WEB_URL=$WEB_URL") 2>/dev/null")
-    if [ -n "$KDASH" ]; then
-        C_NAMES+=(kdash)
-        C_CMDS+=("exec env KUBECONFIG=$(printf %q "$KCFG") $(printf %q "$KDASH") 2>/dev/null")
-    fi
-    declare -A C_PID C_VALS
-    for i in "${!C_NAMES[@]}"; do
-        n=${C_NAMES[$i]}
-        "${TM[@]}" new-session -d -s "c-$n" -x 200 -y 60 -c "$ROOT" "${C_CMDS[$i]}"
-        C_PID[$n]=$("${TM[@]}" list-panes -t "c-$n" -F '#{pane_pid}' | head -1)
-        C_VALS[$n]=""
-    done
-    sleep "$WARMUP_SECS"
-    for n in "${C_NAMES[@]}"; do
-        "${TM[@]}" capture-pane -p -t "c-$n" 2>/dev/null | grep -q 'load-' ||
-            NOTES+=("(c) the screen of $n showed no load pod after the warm-up")
-    done
-    sim_c0=$(cpu_ticks "$SIM_PID")
-    sim_t0=$EPOCHREALTIME
-    for r in $(seq 1 "$REPS_STEADY"); do
-        declare -A c0
-        for n in "${C_NAMES[@]}"; do c0[$n]=$(cpu_ticks "${C_PID[$n]}"); done
-        t0=$EPOCHREALTIME
-        sleep "$STEADY_SECS"
-        t1=$EPOCHREALTIME
-        line="window $r:"
-        for n in "${C_NAMES[@]}"; do
-            v=$(cpu_pct "${c0[$n]}" "$(cpu_ticks "${C_PID[$n]}")" "$t0" "$t1")
-            C_VALS[$n]+="$v "
-            line+=" $n $v %"
-        done
-        log "    $line"
-    done
-    sim_c1=$(cpu_ticks "$SIM_PID")
-    sim_t1=$EPOCHREALTIME
-    for n in "${C_NAMES[@]}"; do "${TM[@]}" kill-session -t "c-$n" 2>/dev/null; done
-    NOTES+=("(c) the demo cluster itself used $(cpu_pct "$sim_c0" "$sim_c1" "$sim_t0" "$sim_t1") % of one core meanwhile (serving all the clients)")
-    NOTES+=("(c) per window (% of one core): $(for n in "${C_NAMES[@]}"; do printf '%s %s; ' "$n" "${C_VALS[$n]% }"; done)")
-    stop_sim
-    cmed() { tr ' ' '\n' <<<"${C_VALS[$1]}" | grep -v '^$' | grep -v NA | median; }
-    C_SD=$(cmed steady)
-    C_NL=$(cmed nologs)
-    if [ -n "$KDASH" ]; then
-        C_KD=$(cmed kdash)
-        C_R=$(ratio "$C_SD" "$C_KD")
-        row "steady CPU, $STEADY_PODS pods (% of a core, median of $REPS_STEADY × ${STEADY_SECS} s)" "$C_SD" "$C_KD (kdash)" "$C_R" "≤ 1 %; ratio ≤ 1.0" \
-            "$(yes_no eval 'le "$C_SD" 1 && le "$C_R" 1.0')"
-        C_RN=$(ratio "$C_NL" "$C_KD")
-        row "… same without following 500 pods' logs (kdash follows none)" "$C_NL" "$C_KD (kdash)" "$C_RN" "ratio ≤ 1.0" \
-            "$(yes_no le "$C_RN" 1.0)"
-    else
-        row "steady CPU, $STEADY_PODS pods (% of a core, median of $REPS_STEADY × ${STEADY_SECS} s)" "$C_SD" "— (no kdash)" "—" "≤ 1 %; ratio ≤ 1.0" \
-            "$(yes_no le "$C_SD" 1) (ratio not measured)"
-        row "… same without following 500 pods' logs" "$C_NL" "— (no kdash)" "—" "—" "—"
-        NOTES+=("(c) $KDASH_NOTE")
-    fi
-else
-    NOTES+=("(c) skipped: time budget")
-fi
-
-# ---------------------------------------------------------------------------------------
 # (d) log burst: shipdeck vs kubectl logs -f.
 
 LINES=$((BURST_PODS * BURST_LINES))
@@ -567,6 +477,115 @@ elif fits 90; then
     NOTES+=("(f) latency = tmux send-keys of \`?\` until tmux's copy of the screen shows the help overlay change (includes tmux and up to one 33 ms frame interval)")
 else
     NOTES+=("(d) skipped: time budget")
+fi
+
+# ---------------------------------------------------------------------------------------
+# (c) steady state: CPU over a window, shipdeck vs kdash, side by side.
+#
+# The clients run at once on the one cluster and are measured over the same windows, so that
+# the machine's and the cluster's ups and downs fall on all of them alike (kdash alone varied
+# from 0.62 to 0.83 % between two runs measured one after the other): shipdeck as
+# bench/steady.yaml has it, shipdeck without `logs:` (like for like with kdash, which follows
+# none), and kdash. Each client in its own tmux pane; REPS_STEADY windows of STEADY_SECS after
+# WARMUP_SECS; utime+stime from /proc/PID/stat; the median window per client.
+
+# cpu_pct PID_TICKS0 TICKS1 T0 T1: % of one core.
+cpu_pct() {
+    if [ -n "$1" ] && [ -n "$2" ]; then
+        awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" -v t0="$3" -v t1="$4" \
+            'BEGIN { printf "%.2f\n", (b - a) / hz / (t1 - t0) * 100 }'
+    else
+        echo NA
+    fi
+}
+
+REPS_STEADY=$([ "$QUICK" = 1 ] && echo 1 || echo 3)
+need_c() { echo $((WARMUP_SECS + STEADY_SECS * $1 + 20)); }
+# kdash, if it is still being installed (a fresh checkout): wait for it while one window of
+# (c) still fits, then go on without it.
+if [ -n "$KDASH_JOB" ] && want c; then
+    log "waiting for the kdash install to finish (bounded by the time budget)"
+    while kill -0 "$KDASH_JOB" 2>/dev/null && fits "$(need_c 1)"; do sleep 2; done
+    if kill -0 "$KDASH_JOB" 2>/dev/null; then
+        kill "$KDASH_JOB" 2>/dev/null
+        KDASH_NOTE="the kdash install had not finished when (c) had to start; its rows are skipped"
+    elif wait "$KDASH_JOB" && [ -x "$ROOT/bench/.tools/bin/kdash" ]; then
+        KDASH="$ROOT/bench/.tools/bin/kdash"
+    else
+        KDASH_NOTE="kdash could not be installed ($(tail -1 "$WORK/kdash-install.log" 2>/dev/null)); its rows are skipped"
+    fi
+    KDASH_JOB=""
+    log "kdash: ${KDASH:-none} ${KDASH_NOTE:+($KDASH_NOTE)}"
+fi
+# Fewer windows when three do not fit in the time left (a fresh checkout's build and install).
+while [ "$REPS_STEADY" -gt 1 ] && ! fits "$(need_c "$REPS_STEADY")"; do REPS_STEADY=$((REPS_STEADY - 1)); done
+NEED_C=$(need_c "$REPS_STEADY")
+if ! want c; then
+    :
+elif fits "$NEED_C"; then
+    log "(c) steady state: $STEADY_PODS pods, 50 log lines/s, 3 probes every 2 s, $REPS_STEADY windows of ${STEADY_SECS}s, clients side by side"
+    start_sim --pods "$STEADY_PODS" --log-rate "$STEADY_RATE"
+    grep -v '^  logs:' "$ROOT/bench/steady.yaml" >"$WORK/steady-nologs.yaml"
+    C_NAMES=(steady nologs)
+    C_CMDS=("exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs" --kubeconfig "$KCFG" run bench/steady.yaml --var "WEB_URL=$WEB_URL") 2>/dev/null"
+            "exec $(printf '%q ' "$BIN" --runs-dir "$WORK/runs-nologs" --kubeconfig "$KCFG" run "$WORK/steady-nologs.yaml" --var "WEB_URL=$WEB_URL") 2>/dev/null")
+    if [ -n "$KDASH" ]; then
+        C_NAMES+=(kdash)
+        C_CMDS+=("exec env KUBECONFIG=$(printf %q "$KCFG") $(printf %q "$KDASH") 2>/dev/null")
+    fi
+    declare -A C_PID C_VALS
+    for i in "${!C_NAMES[@]}"; do
+        n=${C_NAMES[$i]}
+        "${TM[@]}" new-session -d -s "c-$n" -x 200 -y 60 -c "$ROOT" "${C_CMDS[$i]}"
+        C_PID[$n]=$("${TM[@]}" list-panes -t "c-$n" -F '#{pane_pid}' | head -1)
+        C_VALS[$n]=""
+    done
+    sleep "$WARMUP_SECS"
+    for n in "${C_NAMES[@]}"; do
+        "${TM[@]}" capture-pane -p -t "c-$n" 2>/dev/null | grep -q 'load-' ||
+            NOTES+=("(c) the screen of $n showed no load pod after the warm-up")
+    done
+    sim_c0=$(cpu_ticks "$SIM_PID")
+    sim_t0=$EPOCHREALTIME
+    for r in $(seq 1 "$REPS_STEADY"); do
+        declare -A c0
+        for n in "${C_NAMES[@]}"; do c0[$n]=$(cpu_ticks "${C_PID[$n]}"); done
+        t0=$EPOCHREALTIME
+        sleep "$STEADY_SECS"
+        t1=$EPOCHREALTIME
+        line="window $r:"
+        for n in "${C_NAMES[@]}"; do
+            v=$(cpu_pct "${c0[$n]}" "$(cpu_ticks "${C_PID[$n]}")" "$t0" "$t1")
+            C_VALS[$n]+="$v "
+            line+=" $n $v %"
+        done
+        log "    $line"
+    done
+    sim_c1=$(cpu_ticks "$SIM_PID")
+    sim_t1=$EPOCHREALTIME
+    for n in "${C_NAMES[@]}"; do "${TM[@]}" kill-session -t "c-$n" 2>/dev/null; done
+    NOTES+=("(c) the demo cluster itself used $(cpu_pct "$sim_c0" "$sim_c1" "$sim_t0" "$sim_t1") % of one core meanwhile (serving all the clients)")
+    NOTES+=("(c) per window (% of one core): $(for n in "${C_NAMES[@]}"; do printf '%s %s; ' "$n" "${C_VALS[$n]% }"; done)")
+    stop_sim
+    cmed() { tr ' ' '\n' <<<"${C_VALS[$1]}" | grep -v '^$' | grep -v NA | median; }
+    C_SD=$(cmed steady)
+    C_NL=$(cmed nologs)
+    if [ -n "$KDASH" ]; then
+        C_KD=$(cmed kdash)
+        C_R=$(ratio "$C_SD" "$C_KD")
+        row "steady CPU, $STEADY_PODS pods (% of a core, median of $REPS_STEADY × ${STEADY_SECS} s)" "$C_SD" "$C_KD (kdash)" "$C_R" "≤ 1 %; ratio ≤ 1.0" \
+            "$(yes_no eval 'le "$C_SD" 1 && le "$C_R" 1.0')"
+        C_RN=$(ratio "$C_NL" "$C_KD")
+        row "… same without following 500 pods' logs (kdash follows none)" "$C_NL" "$C_KD (kdash)" "$C_RN" "ratio ≤ 1.0" \
+            "$(yes_no le "$C_RN" 1.0)"
+    else
+        row "steady CPU, $STEADY_PODS pods (% of a core, median of $REPS_STEADY × ${STEADY_SECS} s)" "$C_SD" "— (no kdash)" "—" "≤ 1 %; ratio ≤ 1.0" \
+            "$(yes_no le "$C_SD" 1) (ratio not measured)"
+        row "… same without following 500 pods' logs" "$C_NL" "— (no kdash)" "—" "—" "—"
+        NOTES+=("(c) $KDASH_NOTE")
+    fi
+else
+    NOTES+=("(c) skipped: time budget")
 fi
 
 # ---------------------------------------------------------------------------------------

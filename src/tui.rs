@@ -44,14 +44,8 @@ pub fn restore() {
 /// What is polled is standard output, where the screen is drawn: standard input may be a pipe
 /// that ended while the terminal is fine, and a message printed there must not be lost.
 fn silence_if_hung_up() {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::AsFd;
-    let stdout = io::stdout();
-    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
-    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
-    let hung_up = matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
-        && fds[0].revents().is_some_and(|r| r.intersects(gone));
-    if !hung_up {
+    if !fd_hung_up(io::stdout().as_fd()) {
         return;
     }
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
@@ -63,13 +57,17 @@ fn silence_if_hung_up() {
 /// Whether the terminal hung up (its pane was killed, the SSH session dropped), for when no
 /// SIGHUP reaches shipdeck — e.g. while an interactive step held the foreground.
 pub fn hung_up() -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::AsFd;
-    let stdin = io::stdin();
-    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::empty())];
-    let hup = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
+    fd_hung_up(io::stdin().as_fd())
+}
+
+/// Whether `fd`'s other end is gone (hang-up, error or a closed descriptor), without waiting.
+fn fd_hung_up(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(fd, PollFlags::empty())];
+    let gone = PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL;
     matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
-        && fds[0].revents().is_some_and(|r| r.intersects(hup))
+        && fds[0].revents().is_some_and(|r| r.intersects(gone))
 }
 
 static HOOK: Once = Once::new();
